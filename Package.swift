@@ -1,0 +1,61 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "claude-env",
+    products: [
+        .executable(name: "claude-env", targets: ["claude-env"]),
+        .executable(name: "crypto-bench", targets: ["CryptoBench"]),
+    ],
+    targets: [
+        // C libraries, reached only through the thin wrapper modules below.
+        .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CFuse",
+            pkgConfig: "fuse3",
+            providers: [.apt(["libfuse3-dev"])]
+        ),
+
+        // Wrappers that own the C handles.
+        .target(name: "Crypto", dependencies: ["CCrypto"]),
+        .target(name: "FuseBinding", dependencies: ["CFuse"]),
+        .target(name: "Platform"),
+
+        // The vault file format.
+        .target(name: "Vault", dependencies: ["Crypto"]),
+
+        // The command line.
+        .target(name: "ArgumentParsing"),
+        .target(
+            name: "ClaudeEnvCLI",
+            dependencies: ["ArgumentParsing", "BenchmarkSuite", "Crypto", "FuseBinding", "Vault"]
+        ),
+        .executableTarget(name: "claude-env", dependencies: ["ClaudeEnvCLI"]),
+
+        // Benchmarks: a library the CLI's `bench` command shares, and standalone programs.
+        .target(
+            name: "BenchmarkSuite",
+            dependencies: ["ArgumentParsing", "Crypto", "Platform"],
+            path: "Benchmarks/BenchmarkSuite"
+        ),
+        .executableTarget(
+            name: "CryptoBench",
+            dependencies: ["BenchmarkSuite"],
+            path: "Benchmarks/CryptoBench"
+        ),
+
+        .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
+        .testTarget(name: "ArgumentParsingTests", dependencies: ["ArgumentParsing"]),
+        .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
+        .testTarget(
+            name: "ClaudeEnvCLITests",
+            dependencies: ["ClaudeEnvCLI", "BenchmarkSuite", "Crypto", "Platform"],
+            exclude: ["Golden"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,17 @@
+import ArgumentParsing
+import BenchmarkSuite
+
+/// `claude-env bench`: the benchmark suites.
+enum BenchCommand {
+    static let command = Command(
+        name: "bench",
+        abstract: "Run benchmarks that compare claude-env with the tools it stands beside.",
+        subcommands: [
+            CryptoBenchmarkCommand.command(named: "crypto", invokedAs: "claude-env bench crypto")
+        ],
+        examples: [
+            Example(
+                "claude-env bench crypto",
+                "Seal and open throughput beside 'openssl speed', and scrypt's cost.")
+        ])
+}

@@ -1,0 +1,70 @@
+import ClaudeEnvCLI
+import Foundation
+import Testing
+
+@Suite("help and usage errors")
+struct HelpAndUsageTests {
+    @Test(
+        "help text matches the golden file",
+        arguments: [
+            (["--help"], "help-root.txt"),
+            (["-h"], "help-root.txt"),
+            (["version", "--help"], "help-version.txt"),
+            (["bench", "--help"], "help-bench.txt"),
+            (["bench", "crypto", "--help"], "help-bench-crypto.txt"),
+            (["bench", "crypto", "--samples", "2", "-h"], "help-bench-crypto.txt"),
+        ])
+    func helpMatchesGolden(arguments: [String], golden: String) throws {
+        let result = runCLI(arguments)
+        #expect(result.status == 0)
+        #expect(result.error.isEmpty)
+        let comparison = try Golden.check(result.output, against: golden)
+        #expect(comparison.actual == comparison.expected)
+    }
+
+    static let mistakes: [[String]] = [
+        [],
+        ["frobnicate"],
+        ["bnch"],
+        ["bench"],
+        ["bench", "cryptoo"],
+        ["version", "--bogus"],
+        ["version", "extra"],
+        ["version", "--", "ls"],
+        ["bench", "crypto", "--samples"],
+        ["bench", "crypto", "--samples", "zero"],
+        ["bench", "crypto", "--sizes", "0"],
+        ["bench", "crypto", "--json", "a", "--json", "b"],
+        ["--samples", "3", "bench", "crypto"],
+    ]
+
+    @Test("every usage error exits 64 and says what was wrong and where to get help")
+    func usageErrorsMatchGolden() throws {
+        var transcript = ""
+        for arguments in Self.mistakes {
+            let result = runCLI(arguments)
+            #expect(result.status == 64, "\(arguments)")
+            #expect(result.output.isEmpty, "\(arguments)")
+            #expect(result.error.contains("--help' for usage."), "\(arguments)")
+            transcript += "$ claude-env \(arguments.joined(separator: " "))\n\(result.error)\n"
+        }
+        let comparison = try Golden.check(transcript, against: "usage-errors.txt")
+        #expect(comparison.actual == comparison.expected)
+    }
+
+    @Test("the installed program prints its version and exits 64 on a usage error")
+    func realProcess() throws {
+        let binary = productsDirectory.appendingPathComponent("claude-env")
+        let version = try runProcess(binary, ["--version"])
+        #expect(version.status == 0)
+        #expect(version.output == "claude-env \(ClaudeEnv.version)\n")
+
+        let wrong = try runProcess(binary, ["--definitely-not-an-option"])
+        #expect(wrong.status == 64)
+        #expect(wrong.output.isEmpty)
+        #expect(
+            wrong.error
+                == "error: unknown option '--definitely-not-an-option' for 'claude-env'\nRun 'claude-env --help' for usage.\n"
+        )
+    }
+}
