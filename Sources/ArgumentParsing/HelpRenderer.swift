@@ -5,7 +5,8 @@ public enum HelpRenderer {
     /// The help text of the command at the end of `path`, whose first element names `root`.
     public static func render(_ command: Command, path: [String]) -> String {
         var sections: [String] = []
-        sections.append("OVERVIEW: \(command.abstract)")
+        sections.append(
+            wrap("OVERVIEW: \(command.abstract)", width: 80).joined(separator: "\n          "))
         if let discussion = command.discussion {
             let paragraphs = discussion.components(separatedBy: "\n\n")
             sections.append(
