@@ -26,13 +26,15 @@ let package = Package(
         .target(name: "Platform"),
 
         // The vault file format.
-        .target(name: "Vault", dependencies: ["Crypto"]),
+        .target(name: "VaultStore", dependencies: ["Crypto"]),
 
         // The command line.
         .target(name: "ArgumentParsing"),
         .target(
             name: "ClaudeEnvCLI",
-            dependencies: ["ArgumentParsing", "BenchmarkSuite", "Crypto", "FuseBinding", "Vault"]
+            dependencies: [
+                "ArgumentParsing", "BenchmarkSuite", "Crypto", "FuseBinding", "VaultStore",
+            ]
         ),
         .executableTarget(name: "claude-env", dependencies: ["ClaudeEnvCLI"]),
 
@@ -51,6 +53,7 @@ let package = Package(
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "ArgumentParsingTests", dependencies: ["ArgumentParsing"]),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
+        .testTarget(name: "VaultStoreTests", dependencies: ["VaultStore", "Crypto"]),
         .testTarget(
             name: "ClaudeEnvCLITests",
             dependencies: ["ClaudeEnvCLI", "BenchmarkSuite", "Crypto", "Platform"],

@@ -1,7 +1,7 @@
 import ArgumentParsing
 import Crypto
 import FuseBinding
-import Vault
+import VaultStore
 
 /// `claude-env version`: what this build is and what it runs with.
 enum VersionCommand {

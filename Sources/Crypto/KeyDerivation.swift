@@ -183,3 +183,17 @@ public enum PBKDF2 {
         }
     }
 }
+
+/// SHA-256, for identifiers that must not reveal their input (never for keys: use HKDF).
+public enum SHA256 {
+    public static func hash(_ bytes: [UInt8]) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        let status = bytes.withUnsafeBytes { input in
+            EVP_Digest(input.baseAddress, input.count, &digest, &length, EVP_sha256(), nil)
+        }
+        precondition(
+            status == 1 && length == 32, "EVP_Digest(SHA-256) failed: \(drainOpenSSLErrors())")
+        return digest
+    }
+}

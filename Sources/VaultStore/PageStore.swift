@@ -1,0 +1,537 @@
+import Crypto
+import Dispatch
+import Synchronization
+
+/// The encrypted page store: header and keyslots, superblocks, page sealing, allocation and
+/// commits (§3 to §8 and §11 of the spec). It knows nothing of what pages mean; the tree
+/// above it decides that.
+///
+/// Reads may run on any number of threads at once. Writes, releases and commits are
+/// serialised by the store's own lock.
+public final class PageStore: @unchecked Sendable {
+    // @unchecked Sendable: every mutable field lives in `state`, behind a Mutex.
+
+    public let device: any BlockDevice
+    public let isReadOnly: Bool
+    let keys: KeyHierarchy
+    private let state: Mutex<State>
+
+    private struct State {
+        var header: VaultHeader
+        var superblock: Superblock
+        /// Pages that may be allocated now.
+        var allocatable = PageRangeSet()
+        /// Pages freed since the last commit; allocatable only once the next commit is durable.
+        var releasedSinceCommit = PageRangeSet()
+        /// Pages allocated since the last commit: unreferenced by any durable state, so
+        /// releasing one makes it allocatable at once.
+        var allocatedSinceCommit = Set<UInt64>()
+        /// The pages of the committed free list, replaced at the next commit.
+        var freeListPages: [UInt64] = []
+        var pageCount: UInt64
+        var epoch: UInt32
+        var sealedInEpoch: UInt64
+        var writer: WriterRecord
+    }
+
+    public var vaultID: [UInt8] { keys.vaultID }
+
+    /// The unlocked master key, for handing to the process that will serve the vault (over a
+    /// pipe, never argv or the environment), which opens it with ``Credential/masterKey(_:)``.
+    public var masterKey: SecretBytes { keys.master }
+
+    /// What the newest durable commit says.
+    public struct CommittedState: Sendable, Equatable {
+        public var sequence: UInt64
+        public var commitID: [UInt8]
+        public var root: PagePointer
+        public var nextInode: UInt64
+        public var writer: WriterRecord
+        public var lineage: [LineageEntry]
+    }
+
+    public var committed: CommittedState {
+        state.withLock { state in
+            let block = state.superblock
+            return CommittedState(
+                sequence: block.sequence, commitID: block.commitID, root: block.root,
+                nextInode: block.nextInode,
+                writer: block.writer, lineage: block.lineage)
+        }
+    }
+
+    /// Space accounting, in pages of ``VaultFormat/pageSize`` bytes.
+    public struct Usage: Sendable, Equatable {
+        public var pageCount: UInt64
+        public var freePages: UInt64
+        public var quotaPages: UInt64
+    }
+
+    public var usage: Usage {
+        state.withLock { state in
+            Usage(
+                pageCount: state.pageCount,
+                freePages: state.allocatable.pageCount + state.releasedSinceCommit.pageCount,
+                quotaPages: state.superblock.quotaPages)
+        }
+    }
+
+    private init(device: any BlockDevice, readOnly: Bool, keys: KeyHierarchy, state: State) {
+        self.device = device
+        self.isReadOnly = readOnly
+        self.keys = keys
+        self.state = Mutex(state)
+    }
+
+    // MARK: - Creating and opening
+
+    /// Writes a new, empty vault to `device`: both header copies with one password slot (and a
+    /// recovery-key slot when asked), and a first superblock whose tree is empty.
+    public static func create(
+        device: any BlockDevice, password: SecretBytes,
+        derivation: KeyDerivation = .passwordDefault,
+        withRecoveryKey: Bool = false, quotaPages: UInt64 = 0
+    ) throws -> (store: PageStore, recoveryKey: RecoveryKey?) {
+        let master = try SecretBytes.random(count: 32)
+        let vaultID = try SystemRandom.bytes(count: 16)
+        let keys = try KeyHierarchy(master: master, vaultID: vaultID)
+        let now = Int64(MachineIdentity.currentWriter().openedAt)
+        var slots: [Keyslot?] = Array(repeating: nil, count: VaultFormat.keyslotCount)
+        slots[0] = try Keyslot.make(
+            kind: .password, derivation: derivation, secret: password, master: master, index: 0,
+            vaultID: vaultID,
+            created: now)
+        var recoveryKey: RecoveryKey?
+        if withRecoveryKey {
+            let key = try RecoveryKey.generate()
+            slots[1] = try Keyslot.make(
+                kind: .recoveryKey, derivation: .hkdf, secret: key.secret, master: master, index: 1,
+                vaultID: vaultID,
+                created: now)
+            recoveryKey = key
+        }
+        let header = VaultHeader(vaultID: vaultID, sequence: 1, keyslots: slots)
+        let writer = MachineIdentity.currentWriter()
+        // Sequence 0 is never written; the first commit below is sequence 1.
+        let initial = Superblock(
+            sequence: 0, commitID: [UInt8](repeating: 0, count: 16), committedAt: now,
+            pageCount: VaultFormat.firstAllocatablePage, quotaPages: quotaPages, epoch: 0,
+            sealedInEpoch: 0,
+            root: .null, freeList: .null, nextInode: 2, pagesInUse: 0, writer: writer, lineage: [])
+        let store = PageStore(
+            device: device, readOnly: false, keys: keys,
+            state: State(
+                header: header, superblock: initial, pageCount: VaultFormat.firstAllocatablePage,
+                epoch: 0,
+                sealedInEpoch: 0, writer: writer))
+        try store.writeHeaderCopies(header)
+        // An unwritten slot must not authenticate: fill both with zeros first.
+        try device.write(
+            [UInt8](repeating: 0, count: 2 * VaultFormat.pageSize),
+            at: 2 * UInt64(VaultFormat.pageSize))
+        try store.commit(root: .null, nextInode: 2)
+        return (store, recoveryKey)
+    }
+
+    /// Opens the vault on `device` with `credential`.
+    ///
+    /// - Throws: ``VaultError/notAVault(path:)``, ``VaultError/unsupportedVersion(found:supported:)``
+    ///   before any key derivation; ``VaultError/wrongPassword``; ``VaultError/headerDamaged``;
+    ///   ``VaultError/noValidSuperblock``.
+    public static func open(device: any BlockDevice, credential: Credential, readOnly: Bool) throws
+        -> PageStore
+    {
+        let size = try device.size()
+        guard size > 0 else { throw VaultError.notAVault(path: device.name) }
+        let pageSize = UInt64(VaultFormat.pageSize)
+        let firstBytes = try device.readExactly(Int(min(size, pageSize)), at: 0)
+        try VaultHeader.checkIdentity(firstBytes, path: device.name)
+        guard size >= 4 * pageSize else {
+            throw VaultError.truncated(path: device.name, size: size)
+        }
+        let copies = [
+            try device.readExactly(VaultFormat.pageSize, at: 0),
+            try device.readExactly(VaultFormat.pageSize, at: pageSize),
+        ]
+
+        let parsed = copies.compactMap {
+            try? VaultHeader.decodeUnauthenticated($0, path: device.name)
+        }
+        guard !parsed.isEmpty else { throw VaultError.headerDamaged }
+        var master: SecretBytes?
+        var weakness: VaultError?
+        if case .masterKey(let key) = credential { master = key }
+        search: for header in parsed where master == nil {
+            for (index, slot) in header.keyslots.enumerated() {
+                guard let slot else { continue }
+                let secret: SecretBytes
+                switch (credential, slot.kind) {
+                case (.password(let password), .password): secret = password
+                case (.recoveryKey(let key), .recoveryKey): secret = key
+                default: continue
+                }
+                do {
+                    master = try slot.unwrap(secret, index: index, vaultID: header.vaultID)
+                    break search
+                } catch let error as VaultError where error != .wrongPassword {
+                    weakness = error
+                }
+            }
+        }
+        guard let master else { throw weakness ?? VaultError.wrongPassword }
+
+        // The copy to trust is one whose tag verifies with the unlocked master key.
+        var header: VaultHeader?
+        var keys: KeyHierarchy?
+        for (page, candidate) in zip(
+            copies, copies.map { try? VaultHeader.decodeUnauthenticated($0, path: device.name) })
+        {
+            guard let candidate else { continue }
+            let candidateKeys = try KeyHierarchy(master: master, vaultID: candidate.vaultID)
+            guard VaultHeader.isAuthentic(page, key: candidateKeys.headerKey) else { continue }
+            if header == nil || candidate.sequence > header!.sequence {
+                header = candidate
+                keys = candidateKeys
+            }
+        }
+        guard let header, let keys else {
+            // A master key that fits no header is as wrong as a wrong password.
+            if case .masterKey = credential { throw VaultError.wrongPassword }
+            throw VaultError.headerDamaged
+        }
+
+        let blocks = (0..<2).compactMap { slot -> Superblock? in
+            guard
+                let page = try? device.readExactly(
+                    VaultFormat.pageSize, at: UInt64(2 + slot) * pageSize)
+            else {
+                return nil
+            }
+            return Superblock.decode(
+                page, slot: slot, key: keys.superblockKey, vaultID: keys.vaultID)
+        }
+        guard let superblock = blocks.max(by: { $0.sequence < $1.sequence }) else {
+            throw VaultError.noValidSuperblock
+        }
+        let store = PageStore(
+            device: device, readOnly: readOnly, keys: keys,
+            state: State(
+                header: header, superblock: superblock, pageCount: superblock.pageCount,
+                epoch: superblock.epoch,
+                sealedInEpoch: superblock.sealedInEpoch,
+                writer: readOnly ? superblock.writer : MachineIdentity.currentWriter()))
+        try store.loadFreeList()
+        return store
+    }
+
+    private func loadFreeList() throws {
+        var pointer = state.withLock { $0.superblock.freeList }
+        var free = PageRangeSet()
+        var pages: [UInt64] = []
+        let pageCount = state.withLock { $0.pageCount }
+        while !pointer.isNull {
+            guard pages.count < Int(pageCount) else {
+                throw VaultError.malformed("free list loops")
+            }
+            pages.append(pointer.page)
+            let (next, ranges) = try FreeListPage.decode(try read(pointer, kind: .freeList))
+            for range in ranges {
+                // Sorted, disjoint and apart across the whole chain, or the list is not ours.
+                let lowest = free.ranges.last.map { $0.end + 1 } ?? VaultFormat.firstAllocatablePage
+                guard range.count > 0, range.first >= lowest, range.count <= pageCount,
+                    range.end <= pageCount
+                else {
+                    throw VaultError.malformed("free range \(range.first)+\(range.count)")
+                }
+                free.insert(range)
+            }
+            pointer = next
+        }
+        state.withLock { state in
+            state.allocatable = free
+            state.freeListPages = pages
+        }
+    }
+
+    // MARK: - Pages
+
+    private func aad(page: UInt64, kind: PageKind) -> [UInt8] {
+        var writer = ByteWriter(capacity: 25)
+        writer.raw(keys.vaultID)
+        writer.u64(page)
+        writer.u8(kind.rawValue)
+        return writer.bytes
+    }
+
+    /// Reads and authenticates the page `pointer` names.
+    ///
+    /// - Throws: ``VaultError/damagedPage(page:)`` if it does not match its pointer exactly.
+    public func read(_ pointer: PagePointer, kind: PageKind) throws -> [UInt8] {
+        var plaintext = [UInt8](repeating: 0, count: VaultFormat.pageSize)
+        try plaintext.withUnsafeMutableBytes { try read(pointer, kind: kind, into: $0) }
+        return plaintext
+    }
+
+    /// Reads and authenticates a page into `buffer` (``VaultFormat/pageSize`` bytes).
+    public func read(
+        _ pointer: PagePointer, kind: PageKind, into buffer: UnsafeMutableRawBufferPointer
+    ) throws {
+        precondition(buffer.count == VaultFormat.pageSize, "a page buffer is one page")
+        guard !pointer.isNull, pointer.page >= VaultFormat.firstAllocatablePage else {
+            throw VaultError.damagedPage(page: pointer.page)
+        }
+        let offset = pointer.page * UInt64(VaultFormat.pageSize)
+        guard (try? device.read(into: buffer, at: offset)) == VaultFormat.pageSize else {
+            buffer.initializeMemory(as: UInt8.self, repeating: 0)
+            throw VaultError.damagedPage(page: pointer.page)
+        }
+        let key = try keys.pageKey(epoch: pointer.epoch)
+        do {
+            try aad(page: pointer.page, kind: kind).withUnsafeBytes { aad in
+                try key.open(
+                    UnsafeRawBufferPointer(buffer), tag: pointer.tag, authenticating: aad,
+                    nonce: pointer.nonce,
+                    into: buffer)
+            }
+        } catch {
+            throw VaultError.damagedPage(page: pointer.page)
+        }
+    }
+
+    /// Seals `plaintext` (one page) into a newly allocated page and writes it. The page is
+    /// part of no durable state until a commit references it.
+    public func write(_ plaintext: [UInt8], kind: PageKind) throws -> PagePointer {
+        try write(batch: [plaintext], kind: kind)[0]
+    }
+
+    /// Seals many pages, on every core when there are enough of them, and writes them.
+    public func write(batch: [[UInt8]], kind: PageKind) throws -> [PagePointer] {
+        guard !isReadOnly else { throw VaultError.readOnly }
+        let (pages, epoch) = try state.withLock { state throws in
+            var pages: [UInt64] = []
+            for _ in batch { pages.append(try allocate(&state)) }
+            return (pages, state.epoch)
+        }
+        let key = try keys.pageKey(epoch: epoch)
+        var sealed = [[UInt8]](repeating: [], count: batch.count)
+        var pointers = [PagePointer](repeating: .null, count: batch.count)
+        let failure = Mutex<(any Error)?>(nil)
+        let seal: @Sendable (Int) throws -> ([UInt8], PagePointer) = { index in
+            precondition(
+                batch[index].count == VaultFormat.pageSize,
+                "a page is \(VaultFormat.pageSize) bytes")
+            let nonce = try AES256GCM.Nonce.random()
+            let result = try key.seal(
+                batch[index], authenticating: self.aad(page: pages[index], kind: kind), nonce: nonce
+            )
+            return (
+                result.ciphertext,
+                PagePointer(page: pages[index], epoch: epoch, nonce: nonce, tag: result.tag)
+            )
+        }
+        if batch.count >= 8 {
+            let results = Mutex([([UInt8], PagePointer)?](repeating: nil, count: batch.count))
+            DispatchQueue.concurrentPerform(iterations: batch.count) { index in
+                do {
+                    let result = try seal(index)
+                    results.withLock { $0[index] = result }
+                } catch {
+                    failure.withLock { $0 = error }
+                }
+            }
+            if let error = failure.withLock({ $0 }) { throw error }
+            for (index, result) in results.withLock({ $0 }).enumerated() {
+                (sealed[index], pointers[index]) = result!
+            }
+        } else {
+            for index in batch.indices { (sealed[index], pointers[index]) = try seal(index) }
+        }
+        for (index, ciphertext) in sealed.enumerated() {
+            try device.write(ciphertext, at: pages[index] * UInt64(VaultFormat.pageSize))
+        }
+        return pointers
+    }
+
+    /// Says that the page `pointer` names is no longer used by the state being built.
+    public func release(_ pointer: PagePointer) {
+        guard !pointer.isNull else { return }
+        state.withLock { state in
+            if state.allocatedSinceCommit.remove(pointer.page) != nil {
+                state.allocatable.insert(pointer.page)
+            } else {
+                state.releasedSinceCommit.insert(pointer.page)
+            }
+        }
+    }
+
+    /// Pages under the quota kept for commits, so that a full vault can still commit the free
+    /// list that says it is full.
+    static let commitReserve: UInt64 = 8
+
+    private func allocate(_ state: inout State, forCommit: Bool = false) throws -> UInt64 {
+        let page: UInt64
+        if let free = state.allocatable.removeFirst() {
+            page = free
+        } else {
+            let quota = state.superblock.quotaPages
+            let limit = forCommit ? quota : quota - min(quota, Self.commitReserve)
+            if quota > 0 && state.pageCount >= limit {
+                throw VaultError.quotaExceeded(quotaPages: quota)
+            }
+            guard state.pageCount < VaultFormat.maximumPages else {
+                throw VaultError.quotaExceeded(quotaPages: VaultFormat.maximumPages)
+            }
+            page = state.pageCount
+            state.pageCount += 1
+        }
+        state.allocatedSinceCommit.insert(page)
+        state.sealedInEpoch += 1
+        if state.sealedInEpoch >= VaultFormat.pagesPerEpoch {
+            state.epoch += 1
+            state.sealedInEpoch = 0
+        }
+        return page
+    }
+
+    // MARK: - Commits
+
+    /// Makes the state whose tree is `root` durable (§11 of the spec): writes the free list,
+    /// syncs, writes the next superblock, syncs. Pages released before this call become
+    /// allocatable only after it returns.
+    public func commit(root: PagePointer, nextInode: UInt64) throws {
+        guard !isReadOnly else { throw VaultError.readOnly }
+        try state.withLock { state throws in
+            // The old free list is replaced, so its pages are released like any other.
+            for page in state.freeListPages where !state.allocatedSinceCommit.contains(page) {
+                state.releasedSinceCommit.insert(page)
+            }
+            var persisted = state.allocatable
+            persisted.formUnion(state.releasedSinceCommit)
+            let chainLength =
+                (persisted.ranges.count + FreeListPage.rangesPerPage - 1)
+                / FreeListPage.rangesPerPage
+            // Taking the lowest free pages never adds a range, so the chain stays long enough.
+            var chainPages: [UInt64] = []
+            for _ in 0..<chainLength { chainPages.append(try allocate(&state, forCommit: true)) }
+            persisted = state.allocatable
+            persisted.formUnion(state.releasedSinceCommit)
+
+            let epoch = state.epoch
+            let key = try keys.pageKey(epoch: epoch)
+            var next = PagePointer.null
+            for (index, page) in chainPages.enumerated().reversed() {
+                let first = index * FreeListPage.rangesPerPage
+                let slice = persisted.ranges[
+                    min(
+                        first, persisted.ranges.count)..<min(
+                            first + FreeListPage.rangesPerPage, persisted.ranges.count)]
+                let nonce = try AES256GCM.Nonce.random()
+                let sealed = try key.seal(
+                    FreeListPage.encode(next: next, ranges: slice),
+                    authenticating: aad(page: page, kind: .freeList),
+                    nonce: nonce)
+                try device.write(sealed.ciphertext, at: page * UInt64(VaultFormat.pageSize))
+                next = PagePointer(page: page, epoch: epoch, nonce: nonce, tag: sealed.tag)
+            }
+
+            var block = state.superblock
+            block.sequence += 1
+            block.commitID = try SystemRandom.bytes(count: 16)
+            block.committedAt = Int64(MachineIdentity.currentWriter().openedAt)
+            block.pageCount = state.pageCount
+            block.epoch = state.epoch
+            block.sealedInEpoch = state.sealedInEpoch
+            block.root = root
+            block.freeList = next
+            block.nextInode = nextInode
+            block.pagesInUse =
+                state.pageCount - VaultFormat.firstAllocatablePage - persisted.pageCount
+            block.writer = state.writer
+            block.lineage.removeAll { $0.machineID == state.writer.machineID }
+            block.lineage.insert(
+                LineageEntry(
+                    machineID: state.writer.machineID, sequence: block.sequence,
+                    commitID: block.commitID), at: 0)
+            block.lineage = Array(block.lineage.prefix(LineageEntry.maximumCount))
+
+            // A file that grew needs its new length durable before the superblock names it.
+            try device.sync()
+            let page = try block.encode(key: keys.superblockKey, vaultID: keys.vaultID)
+            try device.write(
+                page,
+                at: UInt64(2 + Superblock.slot(for: block.sequence)) * UInt64(VaultFormat.pageSize))
+            try device.sync()
+
+            state.superblock = block
+            state.allocatable = persisted
+            state.releasedSinceCommit = PageRangeSet()
+            state.allocatedSinceCommit = []
+            state.freeListPages = chainPages
+        }
+    }
+
+    // MARK: - Keyslots
+
+    /// The active keyslots, by index.
+    public var keyslots: [(index: Int, slot: Keyslot)] {
+        state.withLock { state in
+            state.header.keyslots.enumerated().compactMap { index, slot in slot.map { (index, $0) }
+            }
+        }
+    }
+
+    /// Adds a keyslot for `credential` and makes it durable in both header copies; returns its
+    /// index.
+    @discardableResult
+    public func addKeyslot(_ credential: Credential, derivation: KeyDerivation) throws -> Int {
+        guard !isReadOnly else { throw VaultError.readOnly }
+        return try state.withLock { state throws in
+            guard let index = state.header.keyslots.firstIndex(where: { $0 == nil }) else {
+                throw VaultError.keyslotsFull
+            }
+            let kind: Keyslot.Kind
+            let secret: SecretBytes
+            switch credential {
+            case .password(let password): (kind, secret) = (.password, password)
+            case .recoveryKey(let key): (kind, secret) = (.recoveryKey, key)
+            case .masterKey: throw VaultError.notFound("a keyslot kind for the master key itself")
+            }
+            var header = state.header
+            header.keyslots[index] = try Keyslot.make(
+                kind: kind, derivation: derivation, secret: secret, master: keys.master,
+                index: index,
+                vaultID: keys.vaultID, created: Int64(MachineIdentity.currentWriter().openedAt))
+            header.sequence += 1
+            try writeHeaderCopies(header)
+            state.header = header
+            return index
+        }
+    }
+
+    /// Wipes keyslot `index` from both header copies. Refuses to remove the last password slot.
+    public func removeKeyslot(at index: Int) throws {
+        guard !isReadOnly else { throw VaultError.readOnly }
+        try state.withLock { state throws in
+            guard index >= 0, index < VaultFormat.keyslotCount,
+                let slot = state.header.keyslots[index]
+            else {
+                throw VaultError.notFound("keyslot \(index)")
+            }
+            let passwordSlots = state.header.keyslots.filter { $0?.kind == .password }.count
+            if slot.kind == .password && passwordSlots == 1 { throw VaultError.lastKeyslot }
+            var header = state.header
+            header.keyslots[index] = nil
+            header.sequence += 1
+            try writeHeaderCopies(header)
+            state.header = header
+        }
+    }
+
+    /// Copy A, sync, copy B, sync: a crash leaves at least one complete copy (§5).
+    private func writeHeaderCopies(_ header: VaultHeader) throws {
+        try device.write(try header.encode(key: keys.headerKey), at: 0)
+        try device.sync()
+        try device.write(try header.encode(key: keys.headerKey), at: UInt64(VaultFormat.pageSize))
+        try device.sync()
+    }
+}
