@@ -27,6 +27,7 @@ let package = Package(
 
         // The vault file format.
         .target(name: "VaultStore", dependencies: ["Crypto"]),
+        .target(name: "VaultTree", dependencies: ["VaultStore"]),
 
         // The command line.
         .target(name: "ArgumentParsing"),
@@ -54,6 +55,7 @@ let package = Package(
         .testTarget(name: "ArgumentParsingTests", dependencies: ["ArgumentParsing"]),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "VaultStoreTests", dependencies: ["VaultStore", "Crypto"]),
+        .testTarget(name: "VaultTreeTests", dependencies: ["VaultTree", "VaultStore", "Crypto"]),
         .testTarget(
             name: "ClaudeEnvCLITests",
             dependencies: ["ClaudeEnvCLI", "BenchmarkSuite", "Crypto", "Platform"],

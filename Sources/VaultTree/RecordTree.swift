@@ -1,0 +1,329 @@
+import VaultStore
+
+/// The copy-on-write B+tree of (key, value) records that holds all of a vault's metadata
+/// (§9 of the spec).
+///
+/// Changes stay in memory until ``flush()`` writes every changed node to a new page, from
+/// the leaves up, and returns the new root; the pages the changed nodes replace are released
+/// to the store. Unchanged subtrees keep their pages and are shared with the previous state.
+///
+/// Not thread-safe: the filesystem above serialises access.
+public final class RecordTree {
+    public let store: PageStore
+    private var root: Node?
+    private var rootPointer: PagePointer
+
+    /// The tree whose root page is `root` (`.null` for an empty tree).
+    public init(store: PageStore, root: PagePointer) {
+        self.store = store
+        self.rootPointer = root
+    }
+
+    /// Whether there are changes not yet flushed.
+    public var hasChanges: Bool { root?.isDirty ?? false }
+
+    // MARK: - Reading
+
+    /// The value stored under `key`, or nil.
+    public func value(for key: [UInt8]) throws -> [UInt8]? {
+        guard var node = try rootNode() else { return nil }
+        while !node.isLeaf {
+            node = try child(of: node, at: Self.childIndex(in: node, for: key))
+        }
+        let (index, found) = Self.search(node.keys, key)
+        return found ? node.values[index] : nil
+    }
+
+    /// Calls `body` with every record whose key is at least `start` and below `end` (or has
+    /// `prefix`, when given), in key order, until it returns false.
+    public func forEach(
+        from start: [UInt8], below end: [UInt8]? = nil, _ body: ([UInt8], [UInt8]) throws -> Bool
+    ) throws {
+        guard let root = try rootNode() else { return }
+        _ = try visit(root, from: start, below: end, body)
+    }
+
+    /// Every record whose key starts with `prefix`, in key order.
+    public func forEach(withPrefix prefix: [UInt8], _ body: ([UInt8], [UInt8]) throws -> Bool)
+        throws
+    {
+        try forEach(from: prefix, below: Self.successor(ofPrefix: prefix), body)
+    }
+
+    private func visit(
+        _ node: Node, from start: [UInt8], below end: [UInt8]?,
+        _ body: ([UInt8], [UInt8]) throws -> Bool
+    ) throws -> Bool {
+        if node.isLeaf {
+            var index = Self.search(node.keys, start).index
+            while index < node.keys.count {
+                if let end, !node.keys[index].lexicographicallyPrecedes(end) { return false }
+                guard try body(node.keys[index], node.values[index]) else { return false }
+                index += 1
+            }
+            return true
+        }
+        var index = Self.childIndex(in: node, for: start)
+        while index < node.children.count {
+            if let end, index > 0, !node.keys[index].lexicographicallyPrecedes(end) { return false }
+            guard try visit(try child(of: node, at: index), from: start, below: end, body) else {
+                return false
+            }
+            index += 1
+        }
+        return true
+    }
+
+    // MARK: - Writing
+
+    /// Stores `value` under `key`, replacing any value there.
+    public func insert(_ value: [UInt8], for key: [UInt8]) throws {
+        precondition(
+            Node.leafEntryOverhead + key.count + value.count <= Node.maximumLeafEntry,
+            "record of \(key.count)+\(value.count) bytes exceeds the entry limit")
+        let root = try rootNode() ?? Node(level: 0)
+        self.root = root
+        if let sibling = try insert(value, for: key, into: root) {
+            let newRoot = Node(
+                level: root.level + 1, keys: [[], sibling.keys[0]],
+                children: [
+                    ChildLink(pointer: .null, node: root), ChildLink(pointer: .null, node: sibling),
+                ])
+            if !sibling.isLeaf { sibling.keys[0] = [] }
+            self.root = newRoot
+        }
+    }
+
+    /// The largest value that fits beside a key of `keyLength` bytes.
+    public static func maximumValueLength(forKeyLength keyLength: Int) -> Int {
+        Node.maximumLeafEntry - Node.leafEntryOverhead - keyLength
+    }
+
+    /// Inserts below `node`; returns a new right sibling if `node` had to split. For a branch
+    /// sibling, its first key is the separator the parent needs (then cleared by the caller).
+    private func insert(_ value: [UInt8], for key: [UInt8], into node: Node) throws -> Node? {
+        node.isDirty = true
+        if node.isLeaf {
+            let (index, found) = Self.search(node.keys, key)
+            if found {
+                node.values[index] = value
+            } else {
+                node.keys.insert(key, at: index)
+                node.values.insert(value, at: index)
+            }
+        } else {
+            let index = Self.childIndex(in: node, for: key)
+            let target = try child(of: node, at: index)
+            if let sibling = try insert(value, for: key, into: target) {
+                let separator = sibling.keys[0]
+                if !sibling.isLeaf { sibling.keys[0] = [] }
+                node.keys.insert(separator, at: index + 1)
+                node.children.insert(ChildLink(pointer: .null, node: sibling), at: index + 1)
+            }
+        }
+        return node.encodedSize > VaultFormat.pageSize ? split(node) : nil
+    }
+
+    /// Moves the upper half of `node`, by encoded size, into a new sibling.
+    private func split(_ node: Node) -> Node {
+        let target = node.encodedSize / 2
+        var size = Node.headerSize
+        var cut = 0
+        while cut < node.keys.count - 1 {
+            let entry =
+                node.isLeaf
+                ? Node.leafEntryOverhead + node.keys[cut].count + node.values[cut].count
+                : Node.branchEntryOverhead + node.keys[cut].count
+            if size + entry > target && cut > 0 { break }
+            size += entry
+            cut += 1
+        }
+        let sibling = Node(level: node.level, keys: Array(node.keys[cut...]))
+        node.keys.removeSubrange(cut...)
+        if node.isLeaf {
+            sibling.values = Array(node.values[cut...])
+            node.values.removeSubrange(cut...)
+        } else {
+            sibling.children = Array(node.children[cut...])
+            node.children.removeSubrange(cut...)
+        }
+        return sibling
+    }
+
+    /// Removes the record under `key`; returns whether there was one.
+    @discardableResult
+    public func remove(_ key: [UInt8]) throws -> Bool {
+        guard let root = try rootNode() else { return false }
+        guard try remove(key, from: root) else { return false }
+        // A branch left with one child hands the root to it.
+        var top = root
+        if !top.isLeaf && top.children.isEmpty {
+            if let old = top.pointer { store.release(old) }
+            top = Node(level: 0)
+        }
+        while !top.isLeaf && top.children.count == 1 {
+            let only = try child(of: top, at: 0)
+            if let old = top.pointer { store.release(old) }
+            top = only
+            top.isDirty = true
+        }
+        self.root = top
+        return true
+    }
+
+    private func remove(_ key: [UInt8], from node: Node) throws -> Bool {
+        if node.isLeaf {
+            let (index, found) = Self.search(node.keys, key)
+            guard found else { return false }
+            node.keys.remove(at: index)
+            node.values.remove(at: index)
+            node.isDirty = true
+            return true
+        }
+        let index = Self.childIndex(in: node, for: key)
+        let target = try child(of: node, at: index)
+        guard try remove(key, from: target) else { return false }
+        node.isDirty = true
+        if target.keys.isEmpty {
+            release(node.children[index])
+            node.keys.remove(at: index)
+            node.children.remove(at: index)
+            if index == 0 && !node.keys.isEmpty { node.keys[0] = [] }
+        } else if target.encodedSize < VaultFormat.pageSize / 4 {
+            try mergeIfSmall(node, at: index)
+        }
+        return true
+    }
+
+    /// Joins child `index` with a neighbour when both fit in one page.
+    private func mergeIfSmall(_ parent: Node, at index: Int) throws {
+        let leftIndex = index > 0 ? index - 1 : index
+        guard leftIndex + 1 < parent.children.count else { return }
+        let left = try child(of: parent, at: leftIndex)
+        let right = try child(of: parent, at: leftIndex + 1)
+        let separator = parent.keys[leftIndex + 1]
+        let rightSize = right.encodedSize - Node.headerSize + (right.isLeaf ? 0 : separator.count)
+        guard left.encodedSize + rightSize <= VaultFormat.pageSize else { return }
+        if left.isLeaf {
+            left.keys += right.keys
+            left.values += right.values
+        } else {
+            left.keys += [separator] + right.keys.dropFirst()
+            left.children += right.children
+        }
+        left.isDirty = true
+        release(parent.children[leftIndex + 1])
+        parent.keys.remove(at: leftIndex + 1)
+        parent.children.remove(at: leftIndex + 1)
+    }
+
+    private func release(_ link: ChildLink) {
+        if let node = link.node, let pointer = node.pointer {
+            store.release(pointer)
+        } else if link.node == nil {
+            store.release(link.pointer)
+        }
+    }
+
+    // MARK: - Flushing
+
+    /// Writes every changed node to a new page and returns the root's pointer, to be named by
+    /// the next commit.
+    public func flush() throws -> PagePointer {
+        guard let root, root.isDirty || root.pointer == nil else { return rootPointer }
+        if root.keys.isEmpty && root.isLeaf {
+            if let old = root.pointer { store.release(old) }
+            self.root = nil
+            rootPointer = .null
+            return .null
+        }
+        rootPointer = try write(root)
+        return rootPointer
+    }
+
+    private func write(_ node: Node) throws -> PagePointer {
+        if !node.isLeaf {
+            for index in node.children.indices {
+                if let child = node.children[index].node, child.isDirty || child.pointer == nil {
+                    node.children[index].pointer = try write(child)
+                }
+            }
+        }
+        if let old = node.pointer { store.release(old) }
+        let pointer = try store.write(node.encode(), kind: .treeNode)
+        node.pointer = pointer
+        node.isDirty = false
+        return pointer
+    }
+
+    /// Forgets every loaded node below the root, to bound memory; flush first.
+    public func dropCachedNodes() {
+        guard let root, !root.isDirty else { return }
+        for index in root.children.indices { root.children[index].node = nil }
+    }
+
+    // MARK: - Navigation
+
+    private func rootNode() throws -> Node? {
+        if let root { return root }
+        guard !rootPointer.isNull else { return nil }
+        let node = try Node.decode(
+            try store.read(rootPointer, kind: .treeNode), pointer: rootPointer)
+        root = node
+        return node
+    }
+
+    private func child(of node: Node, at index: Int) throws -> Node {
+        if let loaded = node.children[index].node { return loaded }
+        let pointer = node.children[index].pointer
+        let child = try Node.decode(try store.read(pointer, kind: .treeNode), pointer: pointer)
+        guard child.level + 1 == node.level else {
+            throw VaultError.malformed("node level out of place")
+        }
+        node.children[index].node = child
+        return child
+    }
+
+    /// The child of a branch whose range holds `key`: the last whose first key is not above it.
+    static func childIndex(in node: Node, for key: [UInt8]) -> Int {
+        var low = 1
+        var high = node.keys.count
+        while low < high {
+            let middle = (low + high) / 2
+            if key.lexicographicallyPrecedes(node.keys[middle]) {
+                high = middle
+            } else {
+                low = middle + 1
+            }
+        }
+        return low - 1
+    }
+
+    /// Where `key` is, or would be inserted, in sorted `keys`.
+    static func search(_ keys: [[UInt8]], _ key: [UInt8]) -> (index: Int, found: Bool) {
+        var low = 0
+        var high = keys.count
+        while low < high {
+            let middle = (low + high) / 2
+            if keys[middle].lexicographicallyPrecedes(key) {
+                low = middle + 1
+            } else {
+                high = middle
+            }
+        }
+        return (low, low < keys.count && keys[low] == key)
+    }
+
+    /// The smallest key above every key that starts with `prefix`, or nil if there is none.
+    static func successor(ofPrefix prefix: [UInt8]) -> [UInt8]? {
+        var bytes = prefix
+        while let last = bytes.last {
+            if last < 0xff {
+                bytes[bytes.count - 1] = last + 1
+                return bytes
+            }
+            bytes.removeLast()
+        }
+        return nil
+    }
+}
