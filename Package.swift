@@ -28,6 +28,7 @@ let package = Package(
         // The vault file format.
         .target(name: "VaultStore", dependencies: ["Crypto"]),
         .target(name: "VaultTree", dependencies: ["VaultStore"]),
+        .target(name: "VaultFS", dependencies: ["VaultTree", "VaultStore", "Crypto"]),
 
         // The command line.
         .target(name: "ArgumentParsing"),
@@ -56,6 +57,7 @@ let package = Package(
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "VaultStoreTests", dependencies: ["VaultStore", "Crypto"]),
         .testTarget(name: "VaultTreeTests", dependencies: ["VaultTree", "VaultStore", "Crypto"]),
+        .testTarget(name: "VaultFSTests", dependencies: ["VaultFS", "VaultStore", "Crypto"]),
         .testTarget(
             name: "ClaudeEnvCLITests",
             dependencies: ["ClaudeEnvCLI", "BenchmarkSuite", "Crypto", "Platform"],

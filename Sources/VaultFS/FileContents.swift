@@ -1,0 +1,200 @@
+import VaultStore
+
+extension FilesystemCore {
+    private func regularFile(_ inode: UInt64) throws -> InodeAttributes {
+        let attributes = try attributes(inode)
+        switch attributes.type {
+        case .regular: return attributes
+        case .directory: throw FilesystemError.isDirectory
+        default: throw FilesystemError.invalid
+        }
+    }
+
+    /// The current bytes of one block: changed, cached, or read and authenticated from its
+    /// page; zeros for a hole.
+    private func block(_ id: BlockID) throws -> [UInt8] {
+        if let dirty = dirtyBlocks[id] { return dirty }
+        if let cached = cache.value(for: id) { return cached }
+        guard
+            let record = try tree.value(for: RecordKey.make(id.inode, .fileBlock, number: id.index))
+        else {
+            return [UInt8](repeating: 0, count: VaultFormat.pageSize)
+        }
+        let bytes = try store.read(try PagePointer(encoded: record), kind: .fileData)
+        cache.insert(bytes, for: id)
+        return bytes
+    }
+
+    func read(_ inode: UInt64, at offset: UInt64, count: Int) throws -> [UInt8] {
+        let attributes = try regularFile(inode)
+        guard count > 0, offset < attributes.size else { return [] }
+        let end = min(attributes.size, offset + UInt64(count))
+        if attributes.isInline {
+            let content = try tree.value(for: RecordKey.make(inode, .inlineData)) ?? []
+            var bytes = [UInt8](repeating: 0, count: Int(end - offset))
+            let available = min(UInt64(content.count), end)
+            if offset < available {
+                bytes.replaceSubrange(
+                    0..<Int(available - offset), with: content[Int(offset)..<Int(available)])
+            }
+            return bytes
+        }
+        var result: [UInt8] = []
+        result.reserveCapacity(Int(end - offset))
+        var position = offset
+        while position < end {
+            let index = position / Self.blockSize
+            let within = Int(position % Self.blockSize)
+            let take = Int(min(Self.blockSize - UInt64(within), end - position))
+            let bytes = try block(BlockID(inode: inode, index: index))
+            result.append(contentsOf: bytes[within..<within + take])
+            position += UInt64(take)
+        }
+        return result
+    }
+
+    func write(_ inode: UInt64, at offset: UInt64, _ bytes: [UInt8]) throws -> Int {
+        var attributes = try regularFile(inode)
+        guard !bytes.isEmpty else { return 0 }
+        let end = offset + UInt64(bytes.count)
+        guard end <= Self.maximumFileSize else { throw FilesystemError.fileTooLarge }
+
+        if attributes.isInline {
+            if end <= Self.maximumInlineSize {
+                var content = try tree.value(for: RecordKey.make(inode, .inlineData)) ?? []
+                if content.count < Int(attributes.size) {
+                    content += [UInt8](repeating: 0, count: Int(attributes.size) - content.count)
+                }
+                if content.count < Int(end) {
+                    content += [UInt8](repeating: 0, count: Int(end) - content.count)
+                }
+                content.replaceSubrange(Int(offset)..<Int(end), with: bytes)
+                try tree.insert(content, for: RecordKey.make(inode, .inlineData))
+                attributes.size = max(attributes.size, end)
+                touchForWrite(&attributes)
+                try save(attributes)
+                return bytes.count
+            }
+            try moveToBlocks(&attributes)
+        }
+
+        var position = offset
+        var consumed = 0
+        while position < end {
+            let index = position / Self.blockSize
+            let within = Int(position % Self.blockSize)
+            let take = Int(min(Self.blockSize - UInt64(within), end - position))
+            let id = BlockID(inode: inode, index: index)
+            var block: [UInt8]
+            if take == VaultFormat.pageSize {
+                block = Array(bytes[consumed..<consumed + take])
+            } else {
+                block = try self.block(id)
+                block.replaceSubrange(
+                    within..<within + take, with: bytes[consumed..<consumed + take])
+            }
+            setDirty(block, for: id)
+            position += UInt64(take)
+            consumed += take
+        }
+        attributes.size = max(attributes.size, end)
+        touchForWrite(&attributes)
+        try save(attributes)
+        if dirtyBlocks.count >= dirtyBlockLimit { try flushDirtyBlocks() }
+        return bytes.count
+    }
+
+    private func touchForWrite(_ attributes: inout InodeAttributes) {
+        let now = Self.now()
+        attributes.modificationTime = now
+        attributes.changeTime = now
+        hasChanges = true
+    }
+
+    private func setDirty(_ block: [UInt8], for id: BlockID) {
+        cache.remove(id)
+        dirtyBlocks[id] = block
+        hasChanges = true
+    }
+
+    /// Moves an inline file's content into its first block, for good.
+    private func moveToBlocks(_ attributes: inout InodeAttributes) throws {
+        let key = RecordKey.make(attributes.inode, .inlineData)
+        let content = try tree.value(for: key) ?? []
+        try tree.remove(key)
+        attributes.isInline = false
+        if attributes.size > 0 {
+            var block = [UInt8](repeating: 0, count: VaultFormat.pageSize)
+            block.replaceSubrange(0..<content.count, with: content)
+            setDirty(block, for: BlockID(inode: attributes.inode, index: 0))
+        }
+    }
+
+    func truncate(_ inode: UInt64, to size: UInt64) throws {
+        var attributes = try regularFile(inode)
+        guard size <= Self.maximumFileSize else { throw FilesystemError.fileTooLarge }
+        if attributes.isInline {
+            if size <= Self.maximumInlineSize {
+                var content = try tree.value(for: RecordKey.make(inode, .inlineData)) ?? []
+                if content.count > Int(size) { content.removeSubrange(Int(size)...) }
+                if content.isEmpty {
+                    try tree.remove(RecordKey.make(inode, .inlineData))
+                } else {
+                    try tree.insert(content, for: RecordKey.make(inode, .inlineData))
+                }
+                attributes.size = size
+                touchForWrite(&attributes)
+                try save(attributes)
+                return
+            }
+            try moveToBlocks(&attributes)
+        }
+        if size < attributes.size {
+            let keep = (size + Self.blockSize - 1) / Self.blockSize
+            var doomed: [[UInt8]] = []
+            try tree.forEach(
+                from: RecordKey.make(inode, .fileBlock, number: keep),
+                below: RecordKey.make(inode, .inlineData)
+            ) { key, value in
+                doomed.append(key)
+                store.release(try PagePointer(encoded: value))
+                return true
+            }
+            for key in doomed { try tree.remove(key) }
+            for id in dirtyBlocks.keys where id.inode == inode && id.index >= keep {
+                dirtyBlocks[id] = nil
+            }
+            cache.removeBlocks(of: inode, from: keep)
+            // The bytes past the new end in the last kept block must read as zeros later.
+            let within = Int(size % Self.blockSize)
+            if within != 0 {
+                let id = BlockID(inode: inode, index: size / Self.blockSize)
+                var block = try self.block(id)
+                if block[within...].contains(where: { $0 != 0 }) {
+                    block.replaceSubrange(
+                        within..., with: repeatElement(0, count: VaultFormat.pageSize - within))
+                    setDirty(block, for: id)
+                }
+            }
+        }
+        attributes.size = size
+        touchForWrite(&attributes)
+        try save(attributes)
+    }
+
+    /// Seals every changed block into new pages, on all cores, and points the tree at them.
+    /// They become durable with the next commit.
+    func flushDirtyBlocks() throws {
+        guard !dirtyBlocks.isEmpty else { return }
+        let ids = dirtyBlocks.keys.sorted { ($0.inode, $0.index) < ($1.inode, $1.index) }
+        let pages = ids.map { dirtyBlocks[$0]! }
+        let pointers = try store.write(batch: pages, kind: .fileData)
+        for (index, id) in ids.enumerated() {
+            let key = RecordKey.make(id.inode, .fileBlock, number: id.index)
+            if let old = try tree.value(for: key) { store.release(try PagePointer(encoded: old)) }
+            try tree.insert(pointers[index].encoded, for: key)
+            cache.insert(pages[index], for: id)
+        }
+        dirtyBlocks.removeAll(keepingCapacity: true)
+    }
+}

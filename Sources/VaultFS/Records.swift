@@ -1,0 +1,170 @@
+import VaultStore
+
+/// The kinds of record in the tree, each the ninth byte of its key (§9.2 of the spec).
+enum RecordType: UInt8 {
+    case inode = 1
+    case directoryEntry = 2
+    case directoryIndex = 3
+    case fileBlock = 4
+    case inlineData = 5
+    case extendedAttribute = 6
+    case symlinkTarget = 7
+    case orphan = 8
+}
+
+/// Builds record keys: the inode number in big-endian order, the type, then the rest.
+enum RecordKey {
+    static func make(_ inode: UInt64, _ type: RecordType, _ rest: [UInt8] = []) -> [UInt8] {
+        var key = bigEndian(inode)
+        key.append(type.rawValue)
+        key.append(contentsOf: rest)
+        return key
+    }
+
+    static func make(_ inode: UInt64, _ type: RecordType, number: UInt64) -> [UInt8] {
+        make(inode, type, bigEndian(number))
+    }
+
+    /// Every record of `inode`.
+    static func prefix(_ inode: UInt64) -> [UInt8] { bigEndian(inode) }
+
+    static func bigEndian(_ value: UInt64) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * UInt64($0))) }
+    }
+
+    static func readBigEndian(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+        bytes.reduce(0) { $0 << 8 | UInt64($1) }
+    }
+}
+
+/// What kind of file an inode is, from the type bits of its mode.
+public enum FileType: UInt8, Sendable {
+    case fifo = 1
+    case characterDevice = 2
+    case directory = 4
+    case blockDevice = 6
+    case regular = 8
+    case symbolicLink = 10
+    case socket = 12
+
+    /// From `st_mode`; nil for an invalid type.
+    public init?(mode: UInt32) {
+        self.init(rawValue: UInt8((mode >> 12) & 0xf))
+    }
+
+    /// The type bits of `st_mode`.
+    public var modeBits: UInt32 { UInt32(rawValue) << 12 }
+}
+
+/// An inode's attributes (§9.3 of the spec), as the tree stores them.
+public struct InodeAttributes: Sendable, Equatable {
+    public var inode: UInt64
+    /// `st_mode`: type and permission bits.
+    public var mode: UInt32
+    public var uid: UInt32
+    public var gid: UInt32
+    public var linkCount: UInt32
+    public var size: UInt64
+    /// Nanoseconds since 1970.
+    public var accessTime: Int64
+    public var modificationTime: Int64
+    public var changeTime: Int64
+    public var birthTime: Int64
+    public var rdev: UInt64
+    var nextCookie: UInt64
+    public var generation: UInt32
+    var flags: UInt32
+    /// For directories, the directory holding this one.
+    var parent: UInt64
+
+    static let encodedSize = 88
+    static let inlineFlag: UInt32 = 1
+
+    public var type: FileType { FileType(mode: mode) ?? .regular }
+    var isInline: Bool {
+        get { flags & Self.inlineFlag != 0 }
+        set { flags = newValue ? flags | Self.inlineFlag : flags & ~Self.inlineFlag }
+    }
+
+    /// The space the file's blocks take, in 512-byte units, as `st_blocks` counts.
+    public var blocks512: UInt64 { isInline ? 0 : (size + 4095) / 4096 * 8 }
+
+    func encode() -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Self.encodedSize)
+        func put<T: FixedWidthInteger>(_ value: T) {
+            withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        }
+        put(mode)
+        put(uid)
+        put(gid)
+        put(linkCount)
+        put(size)
+        put(accessTime)
+        put(modificationTime)
+        put(changeTime)
+        put(birthTime)
+        put(rdev)
+        put(nextCookie)
+        put(generation)
+        put(flags)
+        put(parent)
+        return bytes
+    }
+
+    static func decode(_ bytes: [UInt8], inode: UInt64) throws -> InodeAttributes {
+        guard bytes.count == encodedSize else {
+            throw VaultError.malformed("inode \(inode) record of \(bytes.count) bytes")
+        }
+        var offset = 0
+        func take<T: FixedWidthInteger>(_: T.Type) -> T {
+            var value: T = 0
+            for index in 0..<MemoryLayout<T>.size {
+                value |= T(truncatingIfNeeded: bytes[offset + index]) << (8 * index)
+            }
+            offset += MemoryLayout<T>.size
+            return value
+        }
+        return InodeAttributes(
+            inode: inode, mode: take(UInt32.self), uid: take(UInt32.self), gid: take(UInt32.self),
+            linkCount: take(UInt32.self), size: take(UInt64.self), accessTime: take(Int64.self),
+            modificationTime: take(Int64.self), changeTime: take(Int64.self),
+            birthTime: take(Int64.self),
+            rdev: take(UInt64.self), nextCookie: take(UInt64.self), generation: take(UInt32.self),
+            flags: take(UInt32.self), parent: take(UInt64.self))
+    }
+}
+
+/// A directory entry's value: the child, its type and its cookie.
+struct DirectoryEntryValue {
+    var inode: UInt64
+    var type: FileType
+    var cookie: UInt64
+
+    func encode() -> [UInt8] {
+        var bytes: [UInt8] = []
+        withUnsafeBytes(of: inode.littleEndian) { bytes.append(contentsOf: $0) }
+        bytes.append(type.rawValue)
+        withUnsafeBytes(of: cookie.littleEndian) { bytes.append(contentsOf: $0) }
+        return bytes
+    }
+
+    static func decode(_ bytes: [UInt8]) throws -> DirectoryEntryValue {
+        guard bytes.count == 17, let type = FileType(rawValue: bytes[8]) else {
+            throw VaultError.malformed("directory entry")
+        }
+        func number(_ start: Int) -> UInt64 {
+            (0..<8).reduce(0) { $0 | UInt64(bytes[start + $1]) << (8 * UInt64($1)) }
+        }
+        return DirectoryEntryValue(inode: number(0), type: type, cookie: number(9))
+    }
+}
+
+/// One entry as `readdir` returns it.
+public struct DirectoryListing: Sendable, Equatable {
+    public var name: [UInt8]
+    public var inode: UInt64
+    public var type: FileType
+    /// Pass this back to continue after this entry.
+    public var cookie: UInt64
+}

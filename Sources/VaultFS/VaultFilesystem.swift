@@ -1,0 +1,271 @@
+import Synchronization
+import VaultStore
+import VaultTree
+
+/// A POSIX filesystem in a vault: the operations a FUSE daemon, `claude-env vault` and tests
+/// call, addressed by inode number as in FUSE's low-level API.
+///
+/// Thread-safe: operations are serialised. Every failure is a ``FilesystemError`` carrying
+/// the errno the caller should see; a page that fails authentication is `EIO`.
+public final class VaultFilesystem: @unchecked Sendable {
+    // @unchecked Sendable: `core` is only touched while `lock` is held.
+    public static let rootInode: UInt64 = 1
+
+    /// How much decrypted data to keep, and when to write it out.
+    public struct CacheLimits: Sendable {
+        /// Clean file blocks kept in memory, in bytes.
+        public var cleanBytes: Int
+        /// Changed blocks held before they are sealed and written (they are committed later).
+        public var dirtyBytes: Int
+
+        public init(cleanBytes: Int = 32 << 20, dirtyBytes: Int = 16 << 20) {
+            self.cleanBytes = cleanBytes
+            self.dirtyBytes = dirtyBytes
+        }
+    }
+
+    public let store: PageStore
+    private let core: FilesystemCore
+    private let lock = Mutex(())
+
+    private init(store: PageStore, core: FilesystemCore) {
+        self.store = store
+        self.core = core
+    }
+
+    /// Makes a new, empty filesystem in a freshly created store: a root directory with
+    /// `mode` owned by `uid`:`gid`, committed.
+    public static func format(
+        _ store: PageStore, rootMode: UInt32 = 0o700, uid: UInt32, gid: UInt32,
+        limits: CacheLimits = .init()
+    ) throws(FilesystemError) -> VaultFilesystem {
+        try run {
+            let core = FilesystemCore(store: store, root: .null, nextInode: 2, limits: limits)
+            try core.makeRoot(mode: rootMode, uid: uid, gid: gid)
+            try core.commit()
+            return VaultFilesystem(store: store, core: core)
+        }
+    }
+
+    /// The filesystem in an opened store. A writable one removes orphans left by a crash.
+    public static func open(_ store: PageStore, limits: CacheLimits = .init())
+        throws(FilesystemError) -> VaultFilesystem
+    {
+        try run {
+            let committed = store.committed
+            let core = FilesystemCore(
+                store: store, root: committed.root, nextInode: committed.nextInode, limits: limits)
+            _ = try core.attributes(VaultFilesystem.rootInode)
+            if !store.isReadOnly { try core.removeOrphans() }
+            return VaultFilesystem(store: store, core: core)
+        }
+    }
+
+    private static func run<R>(_ body: () throws -> R) throws(FilesystemError) -> R {
+        do { return try body() } catch { throw FilesystemError.from(error) }
+    }
+
+    private func withCore<R: Sendable>(_ body: (FilesystemCore) throws -> R) throws(FilesystemError)
+        -> R
+    {
+        try lock.withLock { _ throws(FilesystemError) in
+            try Self.run { try body(core) }
+        }
+    }
+
+    // MARK: - Names
+
+    public func lookup(_ parent: UInt64, _ name: [UInt8]) throws(FilesystemError) -> InodeAttributes
+    {
+        try withCore { try $0.lookup(parent, name) }
+    }
+
+    public func attributes(_ inode: UInt64) throws(FilesystemError) -> InodeAttributes {
+        try withCore { try $0.attributes(inode) }
+    }
+
+    public func makeDirectory(
+        _ parent: UInt64, _ name: [UInt8], mode: UInt32, uid: UInt32, gid: UInt32
+    ) throws(FilesystemError) -> InodeAttributes {
+        try withCore {
+            try $0.makeNode(
+                parent, name, mode: FileType.directory.modeBits | (mode & 0o7777), uid: uid,
+                gid: gid)
+        }
+    }
+
+    /// Creates a file (or FIFO, socket or device) named `name`; `EEXIST` if the name is taken.
+    public func makeNode(
+        _ parent: UInt64, _ name: [UInt8], mode: UInt32, uid: UInt32, gid: UInt32, rdev: UInt64 = 0
+    ) throws(FilesystemError) -> InodeAttributes {
+        try withCore { core in
+            guard
+                let type = FileType(
+                    mode: mode == mode & 0o7777 ? mode | FileType.regular.modeBits : mode),
+                type != .directory, type != .symbolicLink
+            else { throw FilesystemError.invalid }
+            return try core.makeNode(
+                parent, name, mode: type.modeBits | (mode & 0o7777), uid: uid, gid: gid, rdev: rdev)
+        }
+    }
+
+    public func makeSymbolicLink(
+        _ parent: UInt64, _ name: [UInt8], target: [UInt8], uid: UInt32, gid: UInt32
+    ) throws(FilesystemError) -> InodeAttributes {
+        try withCore { try $0.makeSymbolicLink(parent, name, target: target, uid: uid, gid: gid) }
+    }
+
+    public func readSymbolicLink(_ inode: UInt64) throws(FilesystemError) -> [UInt8] {
+        try withCore { try $0.readSymbolicLink(inode) }
+    }
+
+    public func link(_ inode: UInt64, into parent: UInt64, as name: [UInt8]) throws(FilesystemError)
+        -> InodeAttributes
+    {
+        try withCore { try $0.link(inode, into: parent, as: name) }
+    }
+
+    public func unlink(_ parent: UInt64, _ name: [UInt8]) throws(FilesystemError) {
+        try withCore { try $0.unlink(parent, name) }
+    }
+
+    public func removeDirectory(_ parent: UInt64, _ name: [UInt8]) throws(FilesystemError) {
+        try withCore { try $0.removeDirectory(parent, name) }
+    }
+
+    public enum RenameMode: Sendable {
+        /// Replace the target if there is one (`rename(2)`).
+        case replace
+        /// Fail with `EEXIST` if the target exists (`RENAME_NOREPLACE`).
+        case noReplace
+        /// Swap the two names, which must both exist (`RENAME_EXCHANGE`).
+        case exchange
+    }
+
+    public func rename(
+        _ parent: UInt64, _ name: [UInt8], to newParent: UInt64, _ newName: [UInt8],
+        mode: RenameMode = .replace
+    ) throws(FilesystemError) {
+        try withCore { try $0.rename(parent, name, to: newParent, newName, mode: mode) }
+    }
+
+    /// Up to `limit` entries after `cookie` (0 for the start), in a stable order.
+    public func readDirectory(_ inode: UInt64, after cookie: UInt64, limit: Int = 1024)
+        throws(FilesystemError) -> [DirectoryListing]
+    {
+        try withCore { try $0.readDirectory(inode, after: cookie, limit: limit) }
+    }
+
+    // MARK: - Attributes
+
+    /// The attribute changes of a `setattr` call; nil leaves a field alone.
+    public struct AttributeChanges: Sendable {
+        public var mode: UInt32?
+        public var uid: UInt32?
+        public var gid: UInt32?
+        public var size: UInt64?
+        public var accessTime: Int64?
+        public var modificationTime: Int64?
+
+        public init(
+            mode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil, size: UInt64? = nil,
+            accessTime: Int64? = nil, modificationTime: Int64? = nil
+        ) {
+            self.mode = mode
+            self.uid = uid
+            self.gid = gid
+            self.size = size
+            self.accessTime = accessTime
+            self.modificationTime = modificationTime
+        }
+    }
+
+    public func setAttributes(_ inode: UInt64, _ changes: AttributeChanges) throws(FilesystemError)
+        -> InodeAttributes
+    {
+        try withCore { try $0.setAttributes(inode, changes) }
+    }
+
+    // MARK: - Contents
+
+    public func read(_ inode: UInt64, at offset: UInt64, count: Int) throws(FilesystemError)
+        -> [UInt8]
+    {
+        try withCore { try $0.read(inode, at: offset, count: count) }
+    }
+
+    @discardableResult
+    public func write(_ inode: UInt64, at offset: UInt64, _ bytes: [UInt8]) throws(FilesystemError)
+        -> Int
+    {
+        try withCore { try $0.write(inode, at: offset, bytes) }
+    }
+
+    /// Notes that a process opened `inode`, so that unlinking it keeps its contents until
+    /// ``closed(_:)``.
+    public func opened(_ inode: UInt64) throws(FilesystemError) {
+        try withCore { try $0.opened(inode) }
+    }
+
+    public func closed(_ inode: UInt64) throws(FilesystemError) {
+        try withCore { try $0.closed(inode) }
+    }
+
+    // MARK: - Extended attributes
+
+    public enum SetMode: Sendable {
+        case createOrReplace
+        /// `XATTR_CREATE`: fail with `EEXIST` if it exists.
+        case create
+        /// `XATTR_REPLACE`: fail with `ENODATA` if it does not.
+        case replace
+    }
+
+    public func setExtendedAttribute(
+        _ inode: UInt64, _ name: [UInt8], _ value: [UInt8], mode: SetMode = .createOrReplace
+    ) throws(FilesystemError) {
+        try withCore { try $0.setExtendedAttribute(inode, name, value, mode: mode) }
+    }
+
+    public func extendedAttribute(_ inode: UInt64, _ name: [UInt8]) throws(FilesystemError)
+        -> [UInt8]
+    {
+        try withCore { try $0.extendedAttribute(inode, name) }
+    }
+
+    public func extendedAttributeNames(_ inode: UInt64) throws(FilesystemError) -> [[UInt8]] {
+        try withCore { try $0.extendedAttributeNames(inode) }
+    }
+
+    public func removeExtendedAttribute(_ inode: UInt64, _ name: [UInt8]) throws(FilesystemError) {
+        try withCore { try $0.removeExtendedAttribute(inode, name) }
+    }
+
+    // MARK: - Durability
+
+    /// Makes every change so far durable; `fsync` of any file calls this.
+    public func commit() throws(FilesystemError) {
+        try withCore { try $0.commit() }
+    }
+
+    /// Whether there are changes that a commit would write.
+    public var hasUncommittedChanges: Bool {
+        (try? withCore { $0.hasChanges }) ?? false
+    }
+
+    public struct Statistics: Sendable, Equatable {
+        public var pageSize: Int
+        public var pageCount: UInt64
+        public var freePages: UInt64
+        public var quotaPages: UInt64
+        public var nextInode: UInt64
+    }
+
+    public var statistics: Statistics {
+        let usage = store.usage
+        let next = (try? withCore { $0.nextInode }) ?? 0
+        return Statistics(
+            pageSize: VaultFormat.pageSize, pageCount: usage.pageCount, freePages: usage.freePages,
+            quotaPages: usage.quotaPages, nextInode: next)
+    }
+}
