@@ -83,6 +83,15 @@ public final class PageStore: @unchecked Sendable {
         self.state = Mutex(state)
     }
 
+    /// The free pages and the pages of the committed free list, for verification.
+    public var freeSpace: (free: [ClosedRange<UInt64>], freeListPages: [UInt64]) {
+        state.withLock { state in
+            var free = state.allocatable
+            free.formUnion(state.releasedSinceCommit)
+            return (free.ranges.map { $0.first...($0.end - 1) }, state.freeListPages)
+        }
+    }
+
     // MARK: - Creating and opening
 
     /// Writes a new, empty vault to `device`: both header copies with one password slot (and a

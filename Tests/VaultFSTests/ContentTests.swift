@@ -109,6 +109,8 @@ struct ContentTests {
                     _ = try fresh.contents(victim.inode)
                 } catch let error as FilesystemError {
                     #expect(error.errno == EIO)
+                    let report = fresh.check()
+                    #expect(report.problems.contains { $0.hasPrefix("/victim block") && $0.contains("damaged") })
                     damaged = true
                 }
             }

@@ -216,6 +216,8 @@ struct ModelTests {
                 try fs.commit()
                 fs = try reopen(fs, device)
                 #expect(try snapshot(fs) == workload.model, "after reopen at step \(step)")
+                let report = fs.check()
+                #expect(report.isClean, "\(report.problems)")
             }
         }
     }
@@ -252,7 +254,10 @@ struct FilesystemCrashTests {
                 let store = try PageStore.open(
                     device: MemoryBlockDevice(bytes: image), credential: .masterKey(master),
                     readOnly: true)
-                let recovered = try snapshot(try VaultFilesystem.open(store))
+                let recoveredFilesystem = try VaultFilesystem.open(store)
+                let report = recoveredFilesystem.check()
+                #expect(report.isClean, "cut \(cut): \(report.problems)")
+                let recovered = try snapshot(recoveredFilesystem)
                 let matches = committed.indices.filter { committed[$0].model == recovered }
                 #expect(
                     matches.contains { $0 >= durable && $0 <= durable + 1 },
