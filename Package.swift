@@ -35,7 +35,8 @@ let package = Package(
         .target(
             name: "ClaudeEnvCLI",
             dependencies: [
-                "ArgumentParsing", "BenchmarkSuite", "Crypto", "FuseBinding", "VaultStore",
+                "ArgumentParsing", "BenchmarkSuite", "Crypto", "FuseBinding", "VaultFS",
+                "VaultStore",
             ]
         ),
         .executableTarget(name: "claude-env", dependencies: ["ClaudeEnvCLI"]),

@@ -20,10 +20,16 @@ public enum ClaudeEnv {
             the vault.
             """,
         subcommands: [
+            BootstrapCommand.command,
+            PasswdCommand.command,
+            FsckCommand.command,
+            VaultCommand.command,
             VersionCommand.command,
             BenchCommand.command,
         ],
         examples: [
+            Example("claude-env bootstrap", "Create the vault; the password is asked twice."),
+            Example("claude-env vault ls home", "List the home directory kept in the vault."),
             Example(
                 "claude-env version",
                 "Show the versions of claude-env and the libraries it runs with."),
@@ -33,7 +39,13 @@ public enum ClaudeEnv {
 
     /// Runs the program with `arguments` (without the program name) and returns its exit status.
     public static func run(_ arguments: [String], console: Console = .standard) -> Int32 {
-        do {
+        run(arguments, context: .process(console: console))
+    }
+
+    /// Runs the program in `context`, which tests replace.
+    public static func run(_ arguments: [String], context: CommandContext) -> Int32 {
+        let console = context.console
+        do throws(any Error) {
             switch try root.parse(arguments) {
             case .help(let path):
                 // `command(at:)` cannot fail for a path the parser produced.
@@ -43,25 +55,36 @@ public enum ClaudeEnv {
                 console.writeOutput("\(programName) \(version)\n")
                 return ExitCode.success.rawValue
             case .run(let path, let parsed):
-                return try dispatch(path: path, arguments: parsed, console: console)
+                return try dispatch(path: path, arguments: parsed, context: context)
             }
         } catch let error as UsageError {
             console.writeError("\(error)\n")
             return ExitCode.usage.rawValue
+        } catch let failure as CommandFailure {
+            console.writeError("error: \(failure)\n")
+            return failure.status.rawValue
         } catch {
             console.writeError("error: \(error)\n")
             return ExitCode.failure.rawValue
         }
     }
 
-    private static func dispatch(path: [String], arguments: ParsedArguments, console: Console)
-        throws -> Int32
-    {
-        switch path.dropFirst() {
+    private static func dispatch(
+        path: [String], arguments: ParsedArguments, context: CommandContext
+    ) throws -> Int32 {
+        switch Array(path.dropFirst()) {
+        case ["bootstrap"]:
+            return try BootstrapCommand.run(arguments, path: path, context: context)
+        case ["passwd"]:
+            return try PasswdCommand.run(arguments, path: path, context: context)
+        case ["fsck"]:
+            return try FsckCommand.run(arguments, context: context)
+        case let words where words.count == 2 && words[0] == "vault":
+            return try VaultCommand.run(words[1], arguments, context: context)
         case ["version"]:
-            return VersionCommand.run(console: console)
+            return VersionCommand.run(console: context.console)
         case ["bench", "crypto"]:
-            return try CryptoBenchmarkCommand.run(arguments, path: path, console: console)
+            return try CryptoBenchmarkCommand.run(arguments, path: path, console: context.console)
         default:
             preconditionFailure("no handler for declared command \(path)")
         }

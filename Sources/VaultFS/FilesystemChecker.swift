@@ -34,6 +34,7 @@ struct FilesystemChecker {
 
     func run() -> CheckReport {
         var report = CheckReport()
+        report.problems += store.metadataProblems()
         let root = store.committed.root
         let tree = RecordTree(store: store, root: root)
         let treeReport = tree.verify(root: root)
@@ -58,10 +59,18 @@ struct FilesystemChecker {
                     switch type {
                     case .inode: inodes[inode] = try InodeAttributes.decode(value, inode: inode)
                     case .directoryEntry:
-                        entries.append(Entry(parent: inode, name: Array(key[9...]), value: try DirectoryEntryValue.decode(value)))
-                    case .directoryIndex: indexes[inode, default: [:]][RecordKey.readBigEndian(key[9...])] = value
+                        entries.append(
+                            Entry(
+                                parent: inode, name: Array(key[9...]),
+                                value: try DirectoryEntryValue.decode(value)))
+                    case .directoryIndex:
+                        indexes[inode, default: [:]][RecordKey.readBigEndian(key[9...])] = value
                     case .fileBlock:
-                        blocks.append((inode, RecordKey.readBigEndian(key[9...]), try PagePointer(encoded: value)))
+                        blocks.append(
+                            (
+                                inode, RecordKey.readBigEndian(key[9...]),
+                                try PagePointer(encoded: value)
+                            ))
                     case .orphan: orphans.insert(RecordKey.readBigEndian(key[9...]))
                     case .symlinkTarget: symlinkTargets.insert(inode)
                     case .inlineData: inline.insert(inode)
@@ -78,16 +87,21 @@ struct FilesystemChecker {
 
         // Names, for reports: the first entry naming each inode.
         var named: [UInt64: (parent: UInt64, name: [UInt8])] = [:]
-        for entry in entries where named[entry.value.inode] == nil { named[entry.value.inode] = (entry.parent, entry.name) }
+        for entry in entries where named[entry.value.inode] == nil {
+            named[entry.value.inode] = (entry.parent, entry.name)
+        }
         func path(_ inode: UInt64) -> String {
             if inode == VaultFilesystem.rootInode { return "/" }
             var parts: [String] = []
             var current = inode
-            while current != VaultFilesystem.rootInode, let (parent, name) = named[current], parts.count < 4096 {
+            while current != VaultFilesystem.rootInode, let (parent, name) = named[current],
+                parts.count < 4096
+            {
                 parts.append(String(decoding: name, as: UTF8.self))
                 current = parent
             }
-            return current == VaultFilesystem.rootInode ? "/" + parts.reversed().joined(separator: "/") : "inode \(inode)"
+            return current == VaultFilesystem.rootInode
+                ? "/" + parts.reversed().joined(separator: "/") : "inode \(inode)"
         }
 
         guard inodes[VaultFilesystem.rootInode]?.type == .directory else {
@@ -98,14 +112,17 @@ struct FilesystemChecker {
         var subdirectories: [UInt64: UInt32] = [:]
         for entry in entries {
             guard let child = inodes[entry.value.inode] else {
-                report.problems.append("\(path(entry.parent))/\(String(decoding: entry.name, as: UTF8.self)) names a missing inode")
+                report.problems.append(
+                    "\(path(entry.parent))/\(String(decoding: entry.name, as: UTF8.self)) names a missing inode"
+                )
                 continue
             }
             if inodes[entry.parent]?.type != .directory {
                 report.problems.append("\(path(entry.parent)) holds entries but is not a directory")
             }
             if child.type != entry.value.type {
-                report.problems.append("\(path(child.inode)): the entry's type differs from the inode's")
+                report.problems.append(
+                    "\(path(child.inode)): the entry's type differs from the inode's")
             }
             if indexes[entry.parent]?[entry.value.cookie] != entry.name {
                 report.problems.append("\(path(child.inode)) is missing from its directory's index")
@@ -113,12 +130,15 @@ struct FilesystemChecker {
             linkCounts[child.inode, default: 0] += 1
             if child.type == .directory {
                 subdirectories[entry.parent, default: 0] += 1
-                if child.parent != entry.parent { report.problems.append("\(path(child.inode)): wrong parent") }
+                if child.parent != entry.parent {
+                    report.problems.append("\(path(child.inode)): wrong parent")
+                }
             }
         }
         let indexed = indexes.values.reduce(0) { $0 + $1.count }
         if indexed != entries.count {
-            report.problems.append("directory indexes list \(indexed) entries for \(entries.count) names")
+            report.problems.append(
+                "directory indexes list \(indexed) entries for \(entries.count) names")
         }
         for (inode, attributes) in inodes.sorted(by: { $0.key < $1.key }) {
             switch attributes.type {
@@ -126,14 +146,18 @@ struct FilesystemChecker {
                 report.directories += 1
                 let expected = 2 + subdirectories[inode, default: 0]
                 if attributes.linkCount != expected {
-                    report.problems.append("\(path(inode)): link count \(attributes.linkCount), expected \(expected)")
+                    report.problems.append(
+                        "\(path(inode)): link count \(attributes.linkCount), expected \(expected)")
                 }
                 if inode != VaultFilesystem.rootInode && linkCounts[inode] != 1 {
-                    report.problems.append("\(path(inode)): a directory named \(linkCounts[inode] ?? 0) times")
+                    report.problems.append(
+                        "\(path(inode)): a directory named \(linkCounts[inode] ?? 0) times")
                 }
             case .symbolicLink:
                 report.symlinks += 1
-                if !symlinkTargets.contains(inode) { report.problems.append("\(path(inode)): a symlink without a target") }
+                if !symlinkTargets.contains(inode) {
+                    report.problems.append("\(path(inode)): a symlink without a target")
+                }
                 fallthrough
             default:
                 if attributes.type == .regular { report.files += 1 }
@@ -141,7 +165,8 @@ struct FilesystemChecker {
                 if names == 0 && !orphans.contains(inode) {
                     report.problems.append("inode \(inode) is named nowhere")
                 } else if names != attributes.linkCount {
-                    report.problems.append("\(path(inode)): link count \(attributes.linkCount), named \(names) times")
+                    report.problems.append(
+                        "\(path(inode)): link count \(attributes.linkCount), named \(names) times")
                 }
             }
             if inline.contains(inode) && !attributes.isInline {
@@ -152,18 +177,24 @@ struct FilesystemChecker {
         // Every data page authenticates, belongs to a file, and lies within the file.
         var used = treeReport.nodePages
         for block in blocks {
-            let where_ = "\(path(block.inode)) block \(block.index)"
-            guard let attributes = inodes[block.inode], attributes.type == .regular, !attributes.isInline else {
-                report.problems.append("\(where_) belongs to no regular file")
+            let location = "\(path(block.inode)) block \(block.index)"
+            guard let attributes = inodes[block.inode], attributes.type == .regular,
+                !attributes.isInline
+            else {
+                report.problems.append("\(location) belongs to no regular file")
                 continue
             }
-            if block.index * 4096 >= attributes.size { report.problems.append("\(where_) lies past the end of the file") }
-            if !used.insert(block.pointer.page).inserted { report.problems.append("\(where_): its page is used twice") }
+            if block.index * 4096 >= attributes.size {
+                report.problems.append("\(location) lies past the end of the file")
+            }
+            if !used.insert(block.pointer.page).inserted {
+                report.problems.append("\(location): its page is used twice")
+            }
             do {
                 _ = try store.read(block.pointer, kind: .fileData)
                 report.dataPages += 1
             } catch {
-                report.problems.append("\(where_) is damaged (page \(block.pointer.page))")
+                report.problems.append("\(location) is damaged (page \(block.pointer.page))")
             }
         }
 
@@ -182,7 +213,8 @@ struct FilesystemChecker {
         }
         let accounted = UInt64(used.count) + freeCount
         if accounted != pageCount - 4 {
-            report.problems.append("\(pageCount - 4 - min(accounted, pageCount - 4)) pages are neither used nor free")
+            report.problems.append(
+                "\(pageCount - 4 - min(accounted, pageCount - 4)) pages are neither used nor free")
         }
         return report
     }

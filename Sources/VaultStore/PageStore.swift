@@ -13,6 +13,8 @@ public final class PageStore: @unchecked Sendable {
 
     public let device: any BlockDevice
     public let isReadOnly: Bool
+    /// The keyslot that opened the vault; nil when it was opened with the master key or made.
+    public let unlockedSlot: Int?
     let keys: KeyHierarchy
     private let state: Mutex<State>
 
@@ -76,9 +78,13 @@ public final class PageStore: @unchecked Sendable {
         }
     }
 
-    private init(device: any BlockDevice, readOnly: Bool, keys: KeyHierarchy, state: State) {
+    private init(
+        device: any BlockDevice, readOnly: Bool, keys: KeyHierarchy, state: State,
+        unlockedSlot: Int? = nil
+    ) {
         self.device = device
         self.isReadOnly = readOnly
+        self.unlockedSlot = unlockedSlot
         self.keys = keys
         self.state = Mutex(state)
     }
@@ -90,6 +96,39 @@ public final class PageStore: @unchecked Sendable {
             free.formUnion(state.releasedSinceCommit)
             return (free.ranges.map { $0.first...($0.end - 1) }, state.freeListPages)
         }
+    }
+
+    /// Problems with the header copies and superblock slots: each copy must authenticate and
+    /// agree, and the older superblock slot must hold the previous commit (or, before a second
+    /// commit, never have been written).
+    public func metadataProblems() -> [String] {
+        var problems: [String] = []
+        let pageSize = UInt64(VaultFormat.pageSize)
+        let (header, superblock) = state.withLock { ($0.header, $0.superblock) }
+        for copy in 0..<2 {
+            let name = copy == 0 ? "header copy A" : "header copy B"
+            guard
+                let page = try? device.readExactly(
+                    VaultFormat.pageSize, at: UInt64(copy) * pageSize),
+                VaultHeader.isAuthentic(page, key: keys.headerKey),
+                let decoded = try? VaultHeader.decodeUnauthenticated(page, path: device.name)
+            else {
+                problems.append("\(name) is damaged (the other copy is in use)")
+                continue
+            }
+            if decoded != header { problems.append("\(name) differs from the header in use") }
+        }
+        let older = 1 - Superblock.slot(for: superblock.sequence)
+        let page = try? device.readExactly(VaultFormat.pageSize, at: UInt64(2 + older) * pageSize)
+        let previous = page.flatMap {
+            Superblock.decode($0, slot: older, key: keys.superblockKey, vaultID: keys.vaultID)
+        }
+        let neverWritten =
+            superblock.sequence == 1 && page.map { $0.allSatisfy { $0 == 0 } } == true
+        if previous?.sequence != superblock.sequence - 1 && !neverWritten {
+            problems.append("superblock slot \(older) does not hold the previous commit")
+        }
+        return problems
     }
 
     // MARK: - Creating and opening
@@ -168,6 +207,7 @@ public final class PageStore: @unchecked Sendable {
         }
         guard !parsed.isEmpty else { throw VaultError.headerDamaged }
         var master: SecretBytes?
+        var unlockedSlot: Int?
         var weakness: VaultError?
         if case .masterKey(let key) = credential { master = key }
         search: for header in parsed where master == nil {
@@ -181,6 +221,7 @@ public final class PageStore: @unchecked Sendable {
                 }
                 do {
                     master = try slot.unwrap(secret, index: index, vaultID: header.vaultID)
+                    unlockedSlot = index
                     break search
                 } catch let error as VaultError where error != .wrongPassword {
                     weakness = error
@@ -228,7 +269,8 @@ public final class PageStore: @unchecked Sendable {
                 header: header, superblock: superblock, pageCount: superblock.pageCount,
                 epoch: superblock.epoch,
                 sealedInEpoch: superblock.sealedInEpoch,
-                writer: readOnly ? superblock.writer : MachineIdentity.currentWriter()))
+                writer: readOnly ? superblock.writer : MachineIdentity.currentWriter()),
+            unlockedSlot: unlockedSlot)
         try store.loadFreeList()
         return store
     }

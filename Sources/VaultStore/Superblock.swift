@@ -92,6 +92,8 @@ struct Superblock: Sendable, Equatable {
             body.u64(entry.sequence)
             body.raw(entry.commitID)
         }
+        // Padded to fill the page, so that no byte of the slot escapes authentication.
+        body.pad(to: VaultFormat.pageSize - 32)
         let nonce = try AES256GCM.Nonce.random()
         let slot = Self.slot(for: sequence)
         let sealed = try key.seal(
@@ -116,7 +118,7 @@ struct Superblock: Sendable, Equatable {
             let nonce = try AES256GCM.Nonce(bytes: try reader.raw(12))
             let tag = try AES256GCM.Tag(bytes: try reader.raw(16))
             let length = Int(try reader.u32())
-            guard length <= VaultFormat.pageSize - 32 else { return nil }
+            guard length == VaultFormat.pageSize - 32 else { return nil }
             let ciphertext = try reader.raw(length)
             let body = try key.open(
                 ciphertext, tag: tag,

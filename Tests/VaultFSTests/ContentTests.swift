@@ -110,12 +110,54 @@ struct ContentTests {
                 } catch let error as FilesystemError {
                     #expect(error.errno == EIO)
                     let report = fresh.check()
-                    #expect(report.problems.contains { $0.hasPrefix("/victim block") && $0.contains("damaged") })
+                    #expect(
+                        report.problems.contains {
+                            $0.hasPrefix("/victim block") && $0.contains("damaged")
+                        })
                     damaged = true
                 }
             }
             device.tamper(at: 0) { $0[page * 4096 + 17] ^= 0x40 }
         }
         #expect(damaged)
+    }
+}
+
+@Suite("fsck finds damage anywhere")
+struct DamageEverywhereTests {
+    @Test("a byte flipped in any page in use is reported; only free pages may change unnoticed")
+    func flipEveryPage() throws {
+        let (fs, device) = try makeFilesystem()
+        let dir = try fs.directory(root, "d")
+        for index in 0..<30 {
+            _ = try fs.file(
+                dir.inode, "f\(index)",
+                contents: [UInt8](repeating: UInt8(index), count: index * 700))
+        }
+        try fs.commit()
+        try fs.unlink(dir.inode, name("f3"))
+        try fs.commit()
+        let free = Set(fs.store.freeSpace.free.flatMap { Array($0) })
+        let pageCount = Int(fs.statistics.pageCount)
+        var random = SystemRandomNumberGenerator()
+        var reported = 0
+        for page in 0..<pageCount {
+            let offset = page * 4096 + Int.random(in: 0..<4096, using: &random)
+            device.tamper(at: 0) { $0[offset] ^= 0x10 }
+            defer { device.tamper(at: 0) { $0[offset] ^= 0x10 } }
+            var clean: Bool
+            do {
+                clean = try reopen(fs, device).check().isClean
+            } catch {
+                clean = false  // refusing to open is a report too
+            }
+            if free.contains(UInt64(page)) {
+                #expect(clean, "free page \(page)")
+            } else {
+                #expect(!clean, "page \(page), byte \(offset % 4096): damage went unnoticed")
+                reported += 1
+            }
+        }
+        #expect(reported == pageCount - free.count)
     }
 }
