@@ -217,7 +217,7 @@ struct VaultSession {
         while offset < file.size {
             let chunk = try fs.read(file.inode, at: offset, count: 1 << 20)
             guard !chunk.isEmpty else { break }
-            console.writeOutput(String(decoding: chunk, as: UTF8.self))
+            console.writeOutputBytes(chunk)
             offset += UInt64(chunk.count)
         }
     }

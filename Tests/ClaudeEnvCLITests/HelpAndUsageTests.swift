@@ -13,6 +13,11 @@ struct HelpAndUsageTests {
             (["bench", "--help"], "help-bench.txt"),
             (["bench", "crypto", "--help"], "help-bench-crypto.txt"),
             (["bench", "crypto", "--samples", "2", "-h"], "help-bench-crypto.txt"),
+            (["bootstrap", "--help"], "help-bootstrap.txt"),
+            (["passwd", "--help"], "help-passwd.txt"),
+            (["fsck", "--help"], "help-fsck.txt"),
+            (["vault", "--help"], "help-vault.txt"),
+            (["vault", "put", "--help"], "help-vault-put.txt"),
         ])
     func helpMatchesGolden(arguments: [String], golden: String) throws {
         let result = runCLI(arguments)
@@ -36,6 +41,10 @@ struct HelpAndUsageTests {
         ["bench", "crypto", "--sizes", "0"],
         ["bench", "crypto", "--json", "a", "--json", "b"],
         ["--samples", "3", "bench", "crypto"],
+        ["bootstrap", "--size", "lots"],
+        ["bootstrap", "--kdf", "md5"],
+        ["vault", "cat"],
+        ["passwd", "--password-file"],
     ]
 
     @Test("every usage error exits 64 and says what was wrong and where to get help")
