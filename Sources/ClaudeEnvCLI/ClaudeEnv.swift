@@ -11,13 +11,11 @@ public enum ClaudeEnv {
     /// Every command, as the parser and the help see them.
     public static let root = Command(
         name: programName,
-        abstract:
-            "Keep Claude Code's credentials and home in one encrypted vault, and run it in a container.",
+        abstract: "Keep Claude Code's credentials, home and notes in one encrypted vault file.",
         discussion: """
             claude-env keeps everything the assistant owns (API keys, OAuth tokens, ~/.claude, \
-            shell history, notes) in one encrypted vault file, serves it through its own FUSE \
-            filesystem, and runs Claude Code in a container that sees only the project and \
-            the vault.
+            shell history, notes) in one encrypted vault file: authenticated in every byte, \
+            crash safe, and portable to another machine by copying the file.
             """,
         subcommands: [
             BootstrapCommand.command,
