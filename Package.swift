@@ -58,7 +58,11 @@ let package = Package(
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "VaultStoreTests", dependencies: ["VaultStore", "Crypto"]),
         .testTarget(name: "VaultTreeTests", dependencies: ["VaultTree", "VaultStore", "Crypto"]),
-        .testTarget(name: "VaultFSTests", dependencies: ["VaultFS", "VaultStore", "Crypto"]),
+        .testTarget(
+            name: "VaultFSTests",
+            dependencies: ["VaultFS", "VaultStore", "Crypto"],
+            exclude: ["Golden"]
+        ),
         .testTarget(
             name: "ClaudeEnvCLITests",
             dependencies: ["ClaudeEnvCLI", "BenchmarkSuite", "Crypto", "Platform"],

@@ -13,12 +13,11 @@ public struct RecoveryKey: Sendable {
 
     init(secret: SecretBytes) { self.secret = secret }
 
-    /// Reads a recovery key as printed, in either case, with or without dashes and spaces.
+    /// Reads a recovery key as printed, in either case, with or without dashes, spaces and line breaks.
     /// Returns nil if `text` is not one.
     public init?(parsing text: String) {
-        let symbols = text.uppercased().utf8.filter {
-            $0 != UInt8(ascii: "-") && $0 != UInt8(ascii: " ")
-        }
+        let ignored = Set(" -\t\r\n".utf8)
+        let symbols = text.uppercased().utf8.filter { !ignored.contains($0) }
         guard symbols.count == 52 else { return nil }
         var bits: UInt64 = 0
         var bitCount = 0
