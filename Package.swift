@@ -44,13 +44,20 @@ let package = Package(
         // Benchmarks: a library the CLI's `bench` command shares, and standalone programs.
         .target(
             name: "BenchmarkSuite",
-            dependencies: ["ArgumentParsing", "Crypto", "Platform"],
+            dependencies: ["ArgumentParsing", "Crypto", "Platform", "VaultFS", "VaultStore"],
             path: "Benchmarks/BenchmarkSuite"
         ),
         .executableTarget(
             name: "CryptoBench",
             dependencies: ["BenchmarkSuite"],
             path: "Benchmarks/CryptoBench"
+        ),
+
+        // Every parser of vault bytes, for libFuzzer (Fuzz/run.sh) and for replaying inputs.
+        .executableTarget(
+            name: "vault-format-fuzz",
+            dependencies: ["Crypto", "VaultStore", "VaultTree", "VaultFS"],
+            path: "Fuzz/VaultFormatFuzz"
         ),
 
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),

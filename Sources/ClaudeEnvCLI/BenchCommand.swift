@@ -7,11 +7,15 @@ enum BenchCommand {
         name: "bench",
         abstract: "Run benchmarks that compare claude-env with the tools it stands beside.",
         subcommands: [
-            CryptoBenchmarkCommand.command(named: "crypto", invokedAs: "claude-env bench crypto")
+            CryptoBenchmarkCommand.command(named: "crypto", invokedAs: "claude-env bench crypto"),
+            VaultBenchmarkCommand.command(named: "vault", invokedAs: "claude-env bench vault"),
         ],
         examples: [
             Example(
                 "claude-env bench crypto",
-                "Seal and open throughput beside 'openssl speed', and scrypt's cost.")
+                "Seal and open throughput beside 'openssl speed', and scrypt's cost."),
+            Example(
+                "claude-env bench vault",
+                "Open and commit costs of a 1 GiB vault beside an empty one."),
         ])
 }

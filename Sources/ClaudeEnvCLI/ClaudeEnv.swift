@@ -83,6 +83,8 @@ public enum ClaudeEnv {
             return VersionCommand.run(console: context.console)
         case ["bench", "crypto"]:
             return try CryptoBenchmarkCommand.run(arguments, path: path, console: context.console)
+        case ["bench", "vault"]:
+            return try VaultBenchmarkCommand.run(arguments, path: path, console: context.console)
         default:
             preconditionFailure("no handler for declared command \(path)")
         }

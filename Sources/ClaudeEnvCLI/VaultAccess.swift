@@ -29,7 +29,9 @@ struct VaultAccess {
     }
 
     /// Opens the vault named by `--volume` (or remembered), asking for its password.
-    func open(_ arguments: ParsedArguments, writable: Bool) throws -> Opened {
+    func open(_ arguments: ParsedArguments, writable: Bool, trustFreeList: Bool = true) throws
+        -> Opened
+    {
         let path = locations.vaultPath(option: arguments.value("volume"))
         guard FileManager.default.fileExists(atPath: path) else {
             throw CommandFailure(
@@ -45,7 +47,8 @@ struct VaultAccess {
         }
         let secret = try PasswordInput(context: context, arguments: arguments).read(
             prompt: "Password for \(path)")
-        let store = try unlock(device, secret: secret, writable: writable)
+        let store = try unlock(
+            device, secret: secret, writable: writable, trustFreeList: trustFreeList)
 
         var readOnly = !writable
         if let seen = freshness(for: store) {
@@ -70,17 +73,20 @@ struct VaultAccess {
         }
         let filesystem: VaultFilesystem
         do {
-            filesystem = try VaultFilesystem.open(store)
+            filesystem = try VaultFilesystem.open(store, removingOrphans: trustFreeList)
         } catch {
-            throw CommandFailure("\(path): \(error)", status: .dataError)
+            throw CommandFailure(
+                "\(path): \(error); 'claude-env fsck --repair' saves what still verifies",
+                status: .dataError)
         }
         if !readOnly { try record(store) }
         return Opened(path: path, store: store, filesystem: filesystem, readOnly: readOnly)
     }
 
     /// Tries `secret` as a recovery key when it reads as one, then as a password.
-    func unlock(_ device: FileBlockDevice, secret: SecretBytes, writable: Bool) throws -> PageStore
-    {
+    func unlock(
+        _ device: FileBlockDevice, secret: SecretBytes, writable: Bool, trustFreeList: Bool = true
+    ) throws -> PageStore {
         var credentials: [Credential] = []
         let text = secret.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
         if let key = RecoveryKey(parsing: text) { credentials.append(.recoveryKey(key.secret)) }
@@ -89,7 +95,8 @@ struct VaultAccess {
         for credential in credentials {
             do {
                 return try PageStore.open(
-                    device: device, credential: credential, readOnly: !writable)
+                    device: device, credential: credential, readOnly: !writable,
+                    trustFreeList: trustFreeList)
             } catch let error as VaultError {
                 lastError = error
                 if error != .wrongPassword { break }

@@ -48,15 +48,17 @@ public final class VaultFilesystem: @unchecked Sendable {
     }
 
     /// The filesystem in an opened store. A writable one removes orphans left by a crash.
-    public static func open(_ store: PageStore, limits: CacheLimits = .init())
-        throws(FilesystemError) -> VaultFilesystem
-    {
+    public static func open(
+        _ store: PageStore, limits: CacheLimits = .init(), removingOrphans: Bool = true
+    ) throws(FilesystemError) -> VaultFilesystem {
         try run {
             let committed = store.committed
             let core = FilesystemCore(
                 store: store, root: committed.root, nextInode: committed.nextInode, limits: limits)
-            _ = try core.attributes(VaultFilesystem.rootInode)
-            if !store.isReadOnly { try core.removeOrphans() }
+            if removingOrphans {
+                _ = try core.attributes(VaultFilesystem.rootInode)
+                if !store.isReadOnly { try core.removeOrphans() }
+            }
             return VaultFilesystem(store: store, core: core)
         }
     }
@@ -267,5 +269,16 @@ public final class VaultFilesystem: @unchecked Sendable {
         return Statistics(
             pageSize: VaultFormat.pageSize, pageCount: usage.pageCount, freePages: usage.freePages,
             quotaPages: usage.quotaPages, nextInode: next)
+    }
+
+    /// Removes a directory entry without touching its inode, leaving the vault inconsistent;
+    /// only for tests of check and repair.
+    public func forgetEntryForTesting(_ parent: UInt64, _ name: [UInt8]) throws(FilesystemError) {
+        try withCore { core in
+            guard let entry = try core.entry(parent, name) else { throw FilesystemError.noEntry }
+            try core.tree.remove(RecordKey.make(parent, .directoryEntry, name))
+            try core.tree.remove(RecordKey.make(parent, .directoryIndex, number: entry.cookie))
+            core.hasChanges = true
+        }
     }
 }

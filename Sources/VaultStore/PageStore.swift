@@ -186,9 +186,9 @@ public final class PageStore: @unchecked Sendable {
     /// - Throws: ``VaultError/notAVault(path:)``, ``VaultError/unsupportedVersion(found:supported:)``
     ///   before any key derivation; ``VaultError/wrongPassword``; ``VaultError/headerDamaged``;
     ///   ``VaultError/noValidSuperblock``.
-    public static func open(device: any BlockDevice, credential: Credential, readOnly: Bool) throws
-        -> PageStore
-    {
+    public static func open(
+        device: any BlockDevice, credential: Credential, readOnly: Bool, trustFreeList: Bool = true
+    ) throws -> PageStore {
         let size = try device.size()
         guard size > 0 else { throw VaultError.notAVault(path: device.name) }
         let pageSize = UInt64(VaultFormat.pageSize)
@@ -271,8 +271,36 @@ public final class PageStore: @unchecked Sendable {
                 sealedInEpoch: superblock.sealedInEpoch,
                 writer: readOnly ? superblock.writer : MachineIdentity.currentWriter()),
             unlockedSlot: unlockedSlot)
-        try store.loadFreeList()
+        // Without the free list nothing is allocatable: new pages go past the end, so that
+        // repair never overwrites a page it has not yet read.
+        if trustFreeList { try store.loadFreeList() }
         return store
+    }
+
+    /// Declares the pages in `inUse` the only ones the next commit's state uses; every other
+    /// page from 4 up becomes free at that commit. For repair, which rebuilds the whole state.
+    public func replaceFreeSpace(inUse: Set<UInt64>) {
+        state.withLock { state in
+            var free = PageRangeSet()
+            var page = VaultFormat.firstAllocatablePage
+            let allocated = state.allocatedSinceCommit
+            let used = { (candidate: UInt64) in
+                inUse.contains(candidate) || allocated.contains(candidate)
+            }
+            while page < state.pageCount {
+                guard !used(page) else {
+                    page += 1
+                    continue
+                }
+                var end = page + 1
+                while end < state.pageCount && !used(end) { end += 1 }
+                free.insert(PageRangeSet.Range(first: page, count: end - page))
+                page = end
+            }
+            state.allocatable = PageRangeSet()
+            state.releasedSinceCommit = free
+            state.freeListPages = []
+        }
     }
 
     private func loadFreeList() throws {

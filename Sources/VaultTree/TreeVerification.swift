@@ -65,3 +65,32 @@ extension RecordTree {
         }
     }
 }
+
+extension RecordTree {
+    /// Every record in a leaf that verifies, in key order, and the pages of the tree nodes
+    /// that did not (whose records are lost). For repair.
+    public func salvageRecords(root: PagePointer) -> (
+        records: [([UInt8], [UInt8])], damagedPages: [UInt64]
+    ) {
+        var records: [([UInt8], [UInt8])] = []
+        var damaged: [UInt64] = []
+        func visit(_ pointer: PagePointer) {
+            guard !pointer.isNull else { return }
+            guard let page = try? store.read(pointer, kind: .treeNode),
+                let node = try? Node.decode(page, pointer: pointer)
+            else {
+                damaged.append(pointer.page)
+                return
+            }
+            if node.isLeaf {
+                for index in node.keys.indices {
+                    records.append((node.keys[index], node.values[index]))
+                }
+            } else {
+                for child in node.children { visit(child.pointer) }
+            }
+        }
+        visit(root)
+        return (records, damaged)
+    }
+}

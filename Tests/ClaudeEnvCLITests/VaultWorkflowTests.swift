@@ -88,6 +88,12 @@ struct VaultWorkflowTests {
         let check = sandbox.run(["fsck"])
         #expect(check.status == 65)
         #expect(check.output.contains("problem: "))
+
+        let repair = sandbox.run(["fsck", "--repair"])
+        #expect(repair.status == 0, "\(repair.output)\(repair.error)")
+        #expect(repair.output.contains("the repaired vault checks clean"))
+        #expect(sandbox.run(["fsck"]).status == 0)
+        #expect(sandbox.run(["vault", "ls", "home"]).output.contains("big"))
     }
 
     @Test("files that are not a vault get a clear error and stay as they were")
