@@ -100,7 +100,12 @@ extension FilesystemCore {
         attributes.size = max(attributes.size, end)
         touchForWrite(&attributes)
         try save(attributes)
-        if dirtyBlocks.count >= dirtyBlockLimit { try flushDirtyBlocks() }
+        if dirtyBlocks.count >= dirtyBlockLimit {
+            // Memory pressure: commit, which seals the blocks, and let the tree's decoded nodes
+            // go, so that memory stays bounded by the cache limits.
+            try commit()
+            tree.dropCachedNodes()
+        }
         return bytes.count
     }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 import VaultStore
 import VaultTree
@@ -27,6 +28,7 @@ public final class VaultFilesystem: @unchecked Sendable {
     public let store: PageStore
     private let core: FilesystemCore
     private let lock = Mutex(())
+    private let scheduler = CommitScheduler()
 
     private init(store: PageStore, core: FilesystemCore) {
         self.store = store
@@ -250,6 +252,23 @@ public final class VaultFilesystem: @unchecked Sendable {
         try withCore { try $0.commit() }
     }
 
+    /// Commits every `interval` while there are uncommitted changes, so that work is durable
+    /// within that time even without `fsync`. A failed commit is passed to `onFailure` and
+    /// retried at the next tick.
+    public func commitPeriodically(
+        every interval: Duration, onFailure: @escaping @Sendable (FilesystemError) -> Void
+    ) {
+        scheduler.start(interval: interval) { [weak self] in
+            guard let self, self.hasUncommittedChanges else { return }
+            do { try self.commit() } catch { onFailure(FilesystemError.from(error)) }
+        }
+    }
+
+    /// Stops the periodic commits; the caller commits once more at shutdown.
+    public func stopPeriodicCommits() {
+        scheduler.stop()
+    }
+
     /// Whether there are changes that a commit would write.
     public var hasUncommittedChanges: Bool {
         (try? withCore { $0.hasChanges }) ?? false
@@ -281,4 +300,36 @@ public final class VaultFilesystem: @unchecked Sendable {
             core.hasChanges = true
         }
     }
+}
+
+/// A repeating timer on a queue of its own.
+final class CommitScheduler: @unchecked Sendable {
+    // @unchecked Sendable: `timer` is only touched under `lock`.
+    private let lock = Mutex(())
+    private var timer: (any DispatchSourceTimer)?
+    private let queue = DispatchQueue(label: "claude-env.commit-timer")
+
+    func start(interval: Duration, _ tick: @escaping @Sendable () -> Void) {
+        lock.withLock { _ in
+            timer?.cancel()
+            let source = DispatchSource.makeTimerSource(queue: queue)
+            let nanoseconds =
+                Int(interval.components.seconds) * 1_000_000_000
+                + Int(interval.components.attoseconds / 1_000_000_000)
+            source.schedule(
+                deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds))
+            source.setEventHandler(handler: tick)
+            source.resume()
+            timer = source
+        }
+    }
+
+    func stop() {
+        lock.withLock { _ in
+            timer?.cancel()
+            timer = nil
+        }
+    }
+
+    deinit { timer?.cancel() }
 }

@@ -251,3 +251,42 @@ struct RepairTests {
         _ = child
     }
 }
+
+@Suite("commits without fsync")
+struct AutomaticCommitTests {
+    @Test("changes become durable on the timer, without fsync")
+    func timer() async throws {
+        let (fs, device) = try makeFilesystem()
+        let before = fs.store.committed.sequence
+        _ = try fs.file(root, "unsynced", contents: name("made durable by the timer"))
+        fs.commitPeriodically(every: .milliseconds(20)) { error in
+            Issue.record("commit failed: \(error)")
+        }
+        defer { fs.stopPeriodicCommits() }
+        for _ in 0..<500 where fs.store.committed.sequence == before {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(fs.store.committed.sequence > before)
+        let reopened = try reopen(fs, device)
+        #expect(
+            try reopened.contents(try reopened.lookup(root, name("unsynced")).inode)
+                == name("made durable by the timer"))
+        // With nothing to write, the timer commits nothing.
+        let idle = fs.store.committed.sequence
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(fs.store.committed.sequence == idle)
+    }
+
+    @Test("writing more than the dirty limit commits along the way and keeps memory bounded")
+    func memoryPressure() throws {
+        let (fs, _) = try makeFilesystem(
+            limits: .init(cleanBytes: 256 << 10, dirtyBytes: 256 << 10))
+        let file = try fs.file(root, "large")
+        let before = fs.store.committed.sequence
+        let chunk = [UInt8](repeating: 0x33, count: 1 << 20)
+        for index in 0..<8 { try fs.write(file.inode, at: UInt64(index) << 20, chunk) }
+        #expect(fs.store.committed.sequence >= before + 8)
+        #expect(
+            try fs.read(file.inode, at: 5 << 20, count: 16) == [UInt8](repeating: 0x33, count: 16))
+    }
+}
