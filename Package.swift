@@ -60,14 +60,17 @@ let package = Package(
             path: "Fuzz/VaultFormatFuzz"
         ),
 
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "ArgumentParsingTests", dependencies: ["ArgumentParsing"]),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "VaultStoreTests", dependencies: ["VaultStore", "Crypto"]),
-        .testTarget(name: "VaultTreeTests", dependencies: ["VaultTree", "VaultStore", "Crypto"]),
+        .testTarget(
+            name: "VaultTreeTests",
+            dependencies: ["VaultTree", "VaultStore", "Crypto", "TestSupport"]),
         .testTarget(
             name: "VaultFSTests",
-            dependencies: ["VaultFS", "VaultStore", "Crypto"],
+            dependencies: ["VaultFS", "VaultStore", "Crypto", "TestSupport"],
             exclude: ["Golden"]
         ),
         .testTarget(

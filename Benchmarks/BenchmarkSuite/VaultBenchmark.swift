@@ -217,8 +217,8 @@ extension VaultBenchmark.Report {
         lines.append(row("create, write and commit one file", commitSeconds, commitSecondsEmpty))
         lines.append("")
         lines.append(
-            "medians of \(commitSamples.count); the key derivation (scrypt N=2^17) takes \(ms(keyDerivationSeconds)) on top of opening"
-        )
+            "medians of \(commitSamples.count); the key derivation (scrypt N=2^17) adds "
+                + "\(ms(keyDerivationSeconds)) to opening")
         lines.append(
             pageCacheDropped
                 ? "the first open read a cold page cache (dropped as root); the rest are warm"

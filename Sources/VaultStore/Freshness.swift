@@ -41,7 +41,11 @@ public struct FreshnessRecord: Sendable, Equatable {
 
     /// `sequence` and the commit id in hex, one line.
     public var encoded: String {
-        "\(sequence) \(commitID.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined())\n"
+        let hex = commitID.map { byte in
+            let digits = String(byte, radix: 16)
+            return digits.count == 1 ? "0" + digits : digits
+        }
+        return "\(sequence) \(hex.joined())\n"
     }
 
     public init?(encoded text: String) {

@@ -64,8 +64,9 @@ struct GoldenVaultTests {
                 default: break
                 }
                 for xattr in try fs.extendedAttributeNames(entry.inode) {
+                    let value = try fs.extendedAttribute(entry.inode, xattr)
                     line +=
-                        " \(String(decoding: xattr, as: UTF8.self))=\(String(decoding: try fs.extendedAttribute(entry.inode, xattr), as: UTF8.self))"
+                        " \(String(decoding: xattr, as: UTF8.self))=\(String(decoding: value, as: UTF8.self))"
                 }
                 lines.append(line)
                 if entry.type == .directory { try walk(entry.inode, child) }

@@ -1,5 +1,6 @@
 import Crypto
 import Glibc
+import TestSupport
 import Testing
 import VaultFS
 import VaultStore
@@ -185,18 +186,6 @@ struct Workload {
                 (error as? FilesystemError)?.errno == errno, "\(error)",
                 sourceLocation: sourceLocation)
         }
-    }
-}
-
-/// The deterministic generator of the tree tests, so a failing sequence can be replayed.
-struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

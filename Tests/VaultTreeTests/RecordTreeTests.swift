@@ -1,4 +1,5 @@
 import Crypto
+import TestSupport
 import Testing
 import VaultStore
 import VaultTree
@@ -9,18 +10,6 @@ func makeTree() throws -> (RecordTree, PageStore, MemoryBlockDevice) {
         device: device, password: SecretBytes(copying: "pw".utf8),
         derivation: .scrypt(Scrypt.Parameters(logN: 15, r: 8, p: 1)))
     return (RecordTree(store: store, root: .null), store, device)
-}
-
-/// A small deterministic generator, so a failing sequence can be replayed from its seed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 @Suite("record tree")
