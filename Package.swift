@@ -75,7 +75,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ClaudeEnvCLITests",
-            dependencies: ["ClaudeEnvCLI", "BenchmarkSuite", "Crypto", "Platform"],
+            dependencies: ["ClaudeEnvCLI", "BenchmarkSuite", "Crypto", "Platform", "VaultStore"],
             exclude: ["Golden"]
         ),
     ],

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VaultStore
 
 @Suite("vault commands as a user runs them", .serialized)
 struct VaultWorkflowTests {
@@ -147,5 +148,35 @@ struct VaultWorkflowTests {
                 ["vault", "ls", "--password-stdin"], environment: sandbox.environment,
                 input: Array("from the environment\n".utf8)
             ).status == 0)
+    }
+}
+
+@Suite("one writer")
+struct SingleWriterTests {
+    @Test("a second writer is refused with the holder's pid, and the vault is untouched")
+    func secondWriterRefused() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        #expect(sandbox.run(["bootstrap"]).status == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: sandbox.vault))
+        // This process holds the write lock; the real program, as another process, must be refused.
+        let holder = try FileBlockDevice(openingExisting: sandbox.vault, access: .readWrite)
+        let process = Process()
+        process.executableURL = productsDirectory.appendingPathComponent("claude-env")
+        process.arguments = [
+            "vault", "mkdir", "home/x", "--volume", sandbox.vault, "--password-file",
+            sandbox.passwordFile,
+        ]
+        process.environment = sandbox.environment
+        let error = Pipe()
+        process.standardError = error
+        try process.run()
+        let message = String(
+            decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 69)
+        #expect(message.contains("is in use by process \(getpid())"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: sandbox.vault)) == before)
+        _ = holder
     }
 }
