@@ -29,14 +29,15 @@ let package = Package(
         .target(name: "VaultStore", dependencies: ["Crypto"]),
         .target(name: "VaultTree", dependencies: ["VaultStore"]),
         .target(name: "VaultFS", dependencies: ["VaultTree", "VaultStore", "Crypto"]),
+        .target(name: "VaultMount", dependencies: ["FuseBinding", "Platform", "VaultFS"]),
 
         // The command line.
         .target(name: "ArgumentParsing"),
         .target(
             name: "ClaudeEnvCLI",
             dependencies: [
-                "ArgumentParsing", "BenchmarkSuite", "Crypto", "FuseBinding", "VaultFS",
-                "VaultStore",
+                "ArgumentParsing", "BenchmarkSuite", "Crypto", "FuseBinding", "Platform", "VaultFS",
+                "VaultMount", "VaultStore",
             ]
         ),
         .executableTarget(name: "claude-env", dependencies: ["ClaudeEnvCLI"]),
@@ -75,7 +76,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ClaudeEnvCLITests",
-            dependencies: ["ClaudeEnvCLI", "BenchmarkSuite", "Crypto", "Platform", "VaultStore"],
+            dependencies: [
+                "ClaudeEnvCLI", "BenchmarkSuite", "Crypto", "Platform", "VaultMount", "VaultStore",
+            ],
             exclude: ["Golden"]
         ),
     ],

@@ -118,7 +118,7 @@ enum BootstrapCommand {
                 quotaPages: quotaPages)
             let uid = getuid()
             let gid = getgid()
-            let filesystem = try VaultFilesystem.format(store, rootMode: 0o755, uid: uid, gid: gid)
+            let filesystem = try VaultFilesystem.format(store, rootMode: 0o700, uid: uid, gid: gid)
             var inodes: [String: UInt64] = [:]
             for name in directories {
                 inodes[name] = try filesystem.makeDirectory(

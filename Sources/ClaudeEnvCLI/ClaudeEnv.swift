@@ -21,6 +21,8 @@ public enum ClaudeEnv {
             BootstrapCommand.command,
             PasswdCommand.command,
             FsckCommand.command,
+            MountCommand.mount,
+            MountCommand.unmount,
             VaultCommand.command,
             VersionCommand.command,
             BenchCommand.command,
@@ -77,6 +79,10 @@ public enum ClaudeEnv {
             return try PasswdCommand.run(arguments, path: path, context: context)
         case ["fsck"]:
             return try FsckCommand.run(arguments, context: context)
+        case ["mount"]:
+            return try MountCommand.runMount(arguments, context: context)
+        case ["unmount"]:
+            return try MountCommand.runUnmount(arguments, context: context)
         case let words where words.count == 2 && words[0] == "vault":
             return try VaultCommand.run(words[1], arguments, context: context)
         case ["version"]:

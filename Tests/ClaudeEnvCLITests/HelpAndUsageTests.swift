@@ -15,7 +15,9 @@ struct HelpAndUsageTests {
             (["bench", "crypto", "--samples", "2", "-h"], "help-bench-crypto.txt"),
             (["bootstrap", "--help"], "help-bootstrap.txt"),
             (["passwd", "--help"], "help-passwd.txt"),
-            (["fsck", "--help"], "help-fsck.txt"),
+                        (["fsck", "--help"], "help-fsck.txt"),
+            (["mount", "--help"], "help-mount.txt"),
+            (["unmount", "--help"], "help-unmount.txt"),
             (["vault", "--help"], "help-vault.txt"),
             (["vault", "put", "--help"], "help-vault-put.txt"),
         ])

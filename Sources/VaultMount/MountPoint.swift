@@ -1,0 +1,109 @@
+import Platform
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// The directory a vault is mounted on, `/tmp/claude-env-<id>`, and its safe preparation.
+public enum MountPoint {
+    /// The mount point of the vault with `vaultID`: the same for that vault on every run.
+    public static func path(forVaultID vaultID: [UInt8]) -> String {
+        "/tmp/claude-env-"
+            + vaultID.prefix(6).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+
+    public enum PreparationError: Error, CustomStringConvertible, Equatable {
+        case symlink(String)
+        case notDirectory(String)
+        case wrongOwner(String, uid: UInt32)
+        case inUse(String)
+        case system(String, operation: String, errno: Int32)
+
+        public var description: String {
+            switch self {
+            case .symlink(let path):
+                return
+                    "\(path) is a symbolic link; remove it (someone may be trying to redirect the mount)"
+            case .notDirectory(let path):
+                return "\(path) exists and is not a directory; remove it"
+            case .wrongOwner(let path, let uid):
+                return "\(path) belongs to uid \(uid), not to you; remove it, or ask its owner to"
+            case .inUse(let path):
+                return "\(path) is already a mount point; run 'claude-env unmount' first"
+            case .system(let path, let operation, let errno):
+                return "\(operation) \(path): \(String(cString: strerror(errno)))"
+            }
+        }
+    }
+
+    /// Makes `path` an empty directory of mode 0700 owned by the caller, refusing anything
+    /// that someone else could control. A mount left by a killed daemon is detached first.
+    public static func prepare(_ path: String) throws(PreparationError) {
+        if isMounted(path) {
+            // A live daemon answers; a dead one's mount fails with ENOTCONN.
+            var status = stat()
+            if stat(path, &status) == 0 { throw .inUse(path) }
+            detach(path)
+        }
+        var status = stat()
+        if lstat(path, &status) != 0 {
+            guard errno == ENOENT else { throw .system(path, operation: "inspect", errno: errno) }
+            guard mkdir(path, 0o700) == 0 else {
+                throw .system(path, operation: "create", errno: errno)
+            }
+            return
+        }
+        switch status.st_mode & S_IFMT {
+        case S_IFLNK: throw .symlink(path)
+        case S_IFDIR: break
+        default: throw .notDirectory(path)
+        }
+        guard status.st_uid == getuid() else { throw .wrongOwner(path, uid: status.st_uid) }
+        guard chmod(path, 0o700) == 0 else { throw .system(path, operation: "chmod", errno: errno) }
+    }
+
+    /// Whether `path` is a mount point, by the kernel's own table.
+    public static func isMounted(_ path: String) -> Bool {
+        guard let file = fopen("/proc/self/mountinfo", "r") else { return false }
+        defer { fclose(file) }
+        var line: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(line) }
+        while getline(&line, &capacity, file) > 0 {
+            // Field 5 is the mount point, with spaces and such escaped as octal.
+            let fields = String(cString: line!).split(separator: " ")
+            if fields.count > 4 && unescape(String(fields[4])) == path { return true }
+        }
+        return false
+    }
+
+    /// Detaches the mount at `path`, lazily so that a dead daemon's mount goes too.
+    public static func detach(_ path: String) {
+        if getuid() == 0 {
+            _ = umount2(path, Int32(MNT_DETACH))
+        } else {
+            _ = try? Subprocess.run("fusermount3", ["-u", "-z", path])
+        }
+    }
+
+    private static func unescape(_ text: String) -> String {
+        var result = ""
+        var characters = Array(text)
+        var index = 0
+        while index < characters.count {
+            if characters[index] == "\\", index + 3 < characters.count,
+                let value = UInt8(String(characters[index + 1...index + 3]), radix: 8)
+            {
+                result.append(Character(Unicode.Scalar(value)))
+                index += 4
+            } else {
+                result.append(characters[index])
+                index += 1
+            }
+        }
+        characters.removeAll()
+        return result
+    }
+}
