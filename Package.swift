@@ -23,7 +23,8 @@ let package = Package(
         // Wrappers that own the C handles.
         .target(name: "Crypto", dependencies: ["CCrypto"]),
         .target(name: "FuseBinding", dependencies: ["CFuse"]),
-        .target(name: "Platform"),
+        .target(name: "CSystem"),
+        .target(name: "Platform", dependencies: ["CSystem"]),
 
         // The vault file format.
         .target(name: "VaultStore", dependencies: ["Crypto"]),

@@ -23,6 +23,7 @@ public enum ClaudeEnv {
             FsckCommand.command,
             MountCommand.mount,
             MountCommand.unmount,
+            StatusCommand.command,
             VaultCommand.command,
             VersionCommand.command,
             BenchCommand.command,
@@ -80,7 +81,9 @@ public enum ClaudeEnv {
         case ["fsck"]:
             return try FsckCommand.run(arguments, context: context)
         case ["mount"]:
-            return try MountCommand.runMount(arguments, context: context)
+            return try MountCommand.runMount(arguments, path: path, context: context)
+        case ["status"]:
+            return try StatusCommand.run(arguments, context: context)
         case ["unmount"]:
             return try MountCommand.runUnmount(arguments, context: context)
         case let words where words.count == 2 && words[0] == "vault":

@@ -1,6 +1,8 @@
 import ArgumentParsing
+import Crypto
 import Foundation
 import FuseBinding
+import Platform
 import VaultFS
 import VaultMount
 import VaultStore
@@ -11,9 +13,11 @@ enum MountCommand {
         name: "mount",
         abstract: "Unlock the vault and serve it as a directory at /tmp/claude-env-<id>.",
         discussion: """
-            Serves the vault through FUSE until it is unmounted ('claude-env unmount') or \
-            interrupted, committing changes every few seconds and on every fsync; on the way \
-            out it commits once more. The mount point is the same for a vault on every run, \
+                        Asks for the password, then starts a background process that serves the vault \
+            through FUSE and returns once the mount answers. That process holds the key (it \
+            gets it through a pipe, never argv or the environment, and cannot be core-dumped or \
+            traced), logs to ~/.local/state/claude-env/, commits every few seconds and on every \
+            fsync, and on unmount, SIGTERM or SIGINT commits once more and exits. The mount point is the same for a vault on every run, \
             mode 0700, and refused if it is a symbolic link or belongs to someone else. A mount \
             left behind by a killed process is cleared first.
 
@@ -25,6 +29,12 @@ enum MountCommand {
             Option(
                 "allow-other",
                 help: "Let other users, such as a rootful Docker daemon, use the mount."),
+            Option(
+                "foreground",
+                help: "Serve from this process, logging to standard error, until unmounted."),
+            Option(
+                "key-fd", value: "FD",
+                help: "Read the master key from descriptor FD (how mount starts its server)."),
             VaultAccess.acceptStaleOption,
         ] + PasswordInput.options,
         examples: [
@@ -32,6 +42,8 @@ enum MountCommand {
             Example(
                 "claude-env mount --allow-other",
                 "Serve it so that a rootful Docker daemon can bind it."),
+            Example(
+                "claude-env mount --foreground", "Serve it from this terminal; Ctrl-C unmounts."),
         ])
 
     static let unmount = Command(
@@ -40,9 +52,104 @@ enum MountCommand {
         options: [VaultAccess.volumeOption],
         examples: [Example("claude-env unmount", "Unmount the remembered vault.")])
 
-    static func runMount(_ arguments: ParsedArguments, context: CommandContext) throws -> Int32 {
+    static func runMount(
+        _ arguments: ParsedArguments, path commandPath: [String], context: CommandContext
+    ) throws
+        -> Int32
+    {
+        if let descriptor = arguments.value("key-fd") {
+            guard let number = Int32(descriptor), number > 2 else {
+                throw UsageError(
+                    "option '--key-fd' needs a descriptor number above 2, got '\(descriptor)'",
+                    path: commandPath)
+            }
+            DetachedProcess.forbidDumpsAndTracing()
+            guard let key = DetachedProcess.readSecret(from: number, count: 32) else {
+                throw CommandFailure(
+                    "no master key arrived on descriptor \(number)", status: .usage)
+            }
+            return try serve(arguments, context: context, masterKey: SecretBytes(copying: key))
+        }
+        if arguments.isSet("foreground") {
+            DetachedProcess.forbidDumpsAndTracing()
+            return try serve(arguments, context: context, masterKey: nil)
+        }
+        return try startInBackground(arguments, context: context)
+    }
+
+    /// Unlocks in this process, then hands the key to a server process in a session of its own.
+    private static func startInBackground(_ arguments: ParsedArguments, context: CommandContext)
+        throws -> Int32
+    {
         let access = VaultAccess(context: context)
-        let opened = try access.open(arguments, writable: true)
+        // The vault is closed again, releasing its lock, before the server opens it.
+        let (path, vaultID, key): (String, [UInt8], [UInt8]) = try {
+            let opened = try access.open(arguments, writable: true)
+            if opened.readOnly {
+                throw CommandFailure(
+                    "the vault was opened read-only; not mounting it", status: .dataError)
+            }
+            return (
+                opened.path, opened.store.vaultID,
+                opened.store.masterKey.withUnsafeBytes { Array($0) }
+            )
+        }()
+        var secret = key
+        defer { for index in secret.indices { secret[index] = 0 } }
+        let mountpoint = MountPoint.path(forVaultID: vaultID)
+        do {
+            try MountPoint.prepare(mountpoint)
+        } catch {
+            throw CommandFailure("\(error)", status: .failure)
+        }
+        let locations = Locations(environment: context.environment)
+        try FileManager.default.createDirectory(
+            atPath: locations.stateDirectory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
+        let logPath =
+            locations.stateDirectory + "/mount-" + (mountpoint as NSString).lastPathComponent
+            + ".log"
+        var words = ["mount", "--key-fd", "3", "--volume", path]
+        if arguments.isSet("allow-other") { words.append("--allow-other") }
+        if arguments.isSet("accept-stale") { words.append("--accept-stale") }
+        var environment = context.environment
+        environment[PasswordInput.environmentVariable] = nil
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments[0]
+        let pid: pid_t
+        do {
+            pid = try DetachedProcess.spawn(
+                executable, words, environment: environment, logPath: logPath, secret: secret)
+        } catch {
+            throw CommandFailure("cannot start the mount: \(error)", status: .failure)
+        }
+        for _ in 0..<400 {
+            if MountPoint.isMounted(mountpoint) && MountPoint.answers(mountpoint) {
+                context.console.writeError(
+                    "mounted \(path) at \(mountpoint) (process \(pid), log \(logPath))\n")
+                return ExitCode.success.rawValue
+            }
+            if let exit = DetachedProcess.exitStatus(pid) {
+                let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+                let tail = log.split(separator: "\n").suffix(5).joined(separator: "\n")
+                throw CommandFailure(
+                    "the mount process exited with status \(exit):\n\(tail)", status: .failure)
+            }
+            usleep(25_000)
+        }
+        throw CommandFailure(
+            "the mount did not answer within 10 seconds; see \(logPath)", status: .failure)
+    }
+
+    /// Serves the vault from this process until it is unmounted or signalled.
+    private static func serve(
+        _ arguments: ParsedArguments, context: CommandContext, masterKey: SecretBytes?
+    ) throws
+        -> Int32
+    {
+        let access = VaultAccess(context: context)
+        let opened = try access.open(arguments, writable: true, masterKey: masterKey)
         if opened.readOnly {
             throw CommandFailure(
                 "the vault was opened read-only; not mounting it", status: .dataError)

@@ -29,9 +29,12 @@ struct VaultAccess {
     }
 
     /// Opens the vault named by `--volume` (or remembered), asking for its password.
-    func open(_ arguments: ParsedArguments, writable: Bool, trustFreeList: Bool = true) throws
-        -> Opened
-    {
+    /// - Parameter masterKey: the key itself, as handed to a background mount over a pipe;
+    ///   then no password is asked for.
+    func open(
+        _ arguments: ParsedArguments, writable: Bool, trustFreeList: Bool = true,
+        masterKey: SecretBytes? = nil
+    ) throws -> Opened {
         let path = locations.vaultPath(option: arguments.value("volume"))
         guard FileManager.default.fileExists(atPath: path) else {
             throw CommandFailure(
@@ -45,10 +48,20 @@ struct VaultAccess {
         } catch let error as VaultError {
             throw failure(error)
         }
-        let secret = try PasswordInput(context: context, arguments: arguments).read(
-            prompt: "Password for \(path)")
-        let store = try unlock(
-            device, secret: secret, writable: writable, trustFreeList: trustFreeList)
+        let store: PageStore
+        if let masterKey {
+            do {
+                store = try PageStore.open(
+                    device: device, credential: .masterKey(masterKey), readOnly: !writable)
+            } catch let error as VaultError {
+                throw failure(error)
+            }
+        } else {
+            let secret = try PasswordInput(context: context, arguments: arguments).read(
+                prompt: "Password for \(path)")
+            store = try unlock(
+                device, secret: secret, writable: writable, trustFreeList: trustFreeList)
+        }
 
         var readOnly = !writable
         if let seen = freshness(for: store) {

@@ -42,9 +42,7 @@ public enum MountPoint {
     /// that someone else could control. A mount left by a killed daemon is detached first.
     public static func prepare(_ path: String) throws(PreparationError) {
         if isMounted(path) {
-            // A live daemon answers; a dead one's mount fails with ENOTCONN.
-            var status = stat()
-            if stat(path, &status) == 0 { throw .inUse(path) }
+            if answers(path) { throw .inUse(path) }
             detach(path)
         }
         var status = stat()
@@ -62,6 +60,14 @@ public enum MountPoint {
         }
         guard status.st_uid == getuid() else { throw .wrongOwner(path, uid: status.st_uid) }
         guard chmod(path, 0o700) == 0 else { throw .system(path, operation: "chmod", errno: errno) }
+    }
+
+    /// Whether the filesystem mounted at `path` has a live server. `statfs` always reaches the
+    /// server (the kernel may answer `stat` from its cache); a dead one's mount fails with
+    /// ENOTCONN.
+    public static func answers(_ path: String) -> Bool {
+        var result = statvfs()
+        return statvfs(path, &result) == 0
     }
 
     /// Whether `path` is a mount point, by the kernel's own table.

@@ -82,6 +82,22 @@ public final class FileBlockDevice: BlockDevice {
         close(descriptor)
     }
 
+    /// The pid of the process holding the vault at `path` open for writing, if any.
+    public static func writerPID(of path: String) -> Int32? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var probe = flock()
+        probe.l_type = Int16(F_WRLCK)
+        probe.l_whence = Int16(SEEK_SET)
+        probe.l_start = 0
+        probe.l_len = 1
+        guard fcntl(descriptor, F_GETLK, &probe) == 0, probe.l_type != Int16(F_UNLCK) else {
+            return nil
+        }
+        return probe.l_pid
+    }
+
     private func lock(exclusive: Bool) throws {
         var request = flock()
         request.l_type = Int16(exclusive ? F_WRLCK : F_RDLCK)

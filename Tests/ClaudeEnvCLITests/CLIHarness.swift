@@ -100,10 +100,13 @@ let productsDirectory: URL = {
         .deletingLastPathComponent()
 }()
 
-func runProcess(_ executable: URL, _ arguments: [String]) throws -> CLIResult {
+func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil)
+    throws -> CLIResult
+{
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    if let environment { process.environment = environment }
     let output = Pipe()
     let error = Pipe()
     process.standardOutput = output

@@ -15,9 +15,10 @@ struct HelpAndUsageTests {
             (["bench", "crypto", "--samples", "2", "-h"], "help-bench-crypto.txt"),
             (["bootstrap", "--help"], "help-bootstrap.txt"),
             (["passwd", "--help"], "help-passwd.txt"),
-                        (["fsck", "--help"], "help-fsck.txt"),
+            (["fsck", "--help"], "help-fsck.txt"),
             (["mount", "--help"], "help-mount.txt"),
             (["unmount", "--help"], "help-unmount.txt"),
+            (["status", "--help"], "help-status.txt"),
             (["vault", "--help"], "help-vault.txt"),
             (["vault", "put", "--help"], "help-vault-put.txt"),
         ])

@@ -2,32 +2,35 @@ import Foundation
 import Glibc
 import Testing
 import VaultMount
+import VaultStore
 
 /// Through a real FUSE mount served by the real program, as a shell would use it.
 @Suite(
     "a real mount", .serialized,
     .enabled(if: access("/dev/fuse", R_OK | W_OK) == 0, "needs /dev/fuse"))
 struct MountTests {
-    /// Starts `claude-env mount` and waits until the mount answers.
-    func mount(_ sandbox: Sandbox) throws -> (Process, String) {
-        let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent("claude-env")
-        process.arguments = ["mount", "--password-file", sandbox.passwordFile]
-        process.environment = sandbox.environment
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
+    /// Runs `claude-env mount`, which returns once its background server answers; returns the
+    /// server's pid and the mount point.
+    func mount(_ sandbox: Sandbox) throws -> (pid: Int32, mountpoint: String) {
+        let binary = productsDirectory.appendingPathComponent("claude-env")
+        let result = try runProcess(
+            binary, ["mount", "--password-file", sandbox.passwordFile],
+            environment: sandbox.environment)
+        try #require(result.status == 0, "mount failed: \(result.error)")
         let vaultID = try #require(VaultHeaderPeekForTests.vaultID(sandbox.vault))
         let mountpoint = MountPoint.path(forVaultID: vaultID)
-        for _ in 0..<200 where !MountPoint.isMounted(mountpoint) { usleep(25_000) }
-        try #require(MountPoint.isMounted(mountpoint), "the mount did not appear")
-        return (process, mountpoint)
+        #expect(MountPoint.isMounted(mountpoint))
+        let pid = try #require(
+            FileBlockDevice.writerPID(of: sandbox.vault), "no process holds the vault")
+        return (pid, mountpoint)
     }
 
-    func unmount(_ sandbox: Sandbox, _ process: Process) {
+    func unmount(_ sandbox: Sandbox, _ pid: Int32) {
         let result = runCLI(["unmount"], environment: sandbox.environment)
         #expect(result.status == 0, "\(result.error)")
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        // The server commits and releases the vault before unmount returns.
+        #expect(
+            FileBlockDevice.writerPID(of: sandbox.vault) != pid, "the server still holds the vault")
     }
 
     func shell(_ script: String, in directory: String) -> (Int32, String) {
@@ -52,7 +55,7 @@ struct MountTests {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         #expect(sandbox.run(["bootstrap"]).status == 0)
-        var (process, mountpoint) = try mount(sandbox)
+        var (pid, mountpoint) = try mount(sandbox)
         let home = mountpoint + "/home"
         let script = """
             set -e
@@ -83,9 +86,9 @@ struct MountTests {
             """
         let (status, output) = shell(script, in: home)
         #expect(status == 0, "\(output)")
-        unmount(sandbox, process)
+        unmount(sandbox, pid)
 
-        (process, mountpoint) = try mount(sandbox)
+        (pid, mountpoint) = try mount(sandbox)
         let check = """
             set -e
             test "$(cat b)" = one && test "$(cat hard)" = one && test "$(readlink soft)" = b
@@ -99,7 +102,7 @@ struct MountTests {
             """
         let (checkStatus, checkOutput) = shell(check, in: mountpoint + "/home")
         #expect(checkStatus == 0, "\(checkOutput)")
-        unmount(sandbox, process)
+        unmount(sandbox, pid)
         let fsck = sandbox.run(["fsck"])
         #expect(fsck.status == 0, "\(fsck.output)")
     }
@@ -110,7 +113,7 @@ struct MountTests {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         #expect(sandbox.run(["bootstrap"]).status == 0)
-        let (process, mountpoint) = try mount(sandbox)
+        let (pid, mountpoint) = try mount(sandbox)
         let script = """
             set -e
             git init -q project && cd project
@@ -123,8 +126,69 @@ struct MountTests {
             """
         let (status, output) = shell(script, in: mountpoint + "/repos")
         #expect(status == 0, "\(output)")
-        unmount(sandbox, process)
+        unmount(sandbox, pid)
         #expect(sandbox.run(["fsck"]).status == 0)
+    }
+}
+
+extension MountTests {
+    @Test(
+        "kill -9 of the server during writes, twenty times: every remount opens, checks clean, and keeps what was fsync'd"
+    )
+    func killLoop() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        #expect(sandbox.run(["bootstrap"]).status == 0)
+        for round in 0..<20 {
+            let (pid, mountpoint) = try mount(sandbox)
+            // Everything fsync'd in earlier rounds is there, byte for byte.
+            for earlier in 0..<round {
+                let data = FileManager.default.contents(
+                    atPath: mountpoint + "/home/synced-\(earlier)")
+                #expect(
+                    data == Data(String(repeating: "round \(earlier) ", count: 3000).utf8),
+                    "round \(earlier)")
+            }
+            let writer = Process()
+            writer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            writer.arguments = [
+                "python3", "-c",
+                """
+                import os, sys
+                path = sys.argv[1]
+                with open(path + '/home/synced-' + sys.argv[2], 'wb') as f:
+                    f.write(('round ' + sys.argv[2] + ' ').encode() * 3000)
+                    f.flush(); os.fsync(f.fileno())
+                print('synced', flush=True)
+                try:
+                    for i in range(100000):
+                        with open('%s/home/unsynced-%s-%d' % (path, sys.argv[2], i), 'wb') as f:
+                            f.write(os.urandom(20000))
+                except OSError:
+                    pass
+                """,
+                mountpoint, "\(round)",
+            ]
+            let output = Pipe()
+            writer.standardOutput = output
+            writer.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            try writer.run()
+            let line = output.fileHandleForReading.availableData
+            #expect(String(decoding: line, as: UTF8.self).hasPrefix("synced"))
+            usleep(UInt32.random(in: 10_000...150_000))
+            #expect(kill(pid, SIGKILL) == 0)
+            writer.waitUntilExit()
+            // Wait until the kernel has let go of the dead server's lock.
+            for _ in 0..<200 where FileBlockDevice.writerPID(of: sandbox.vault) != nil {
+                usleep(10_000)
+            }
+        }
+        // The last dead mount is cleared by the next mount, and the vault checks clean.
+        let (pid, mountpoint) = try mount(sandbox)
+        #expect(FileManager.default.fileExists(atPath: mountpoint + "/home/synced-19"))
+        unmount(sandbox, pid)
+        let fsck = sandbox.run(["fsck"])
+        #expect(fsck.status == 0, "\(fsck.output)")
     }
 }
 

@@ -1,0 +1,16 @@
+#define _GNU_SOURCE
+#include "csystem.h"
+
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+int csystem_forbid_dumps(void) {
+    struct rlimit none = { 0, 0 };
+    if (setrlimit(RLIMIT_CORE, &none) != 0) return -1;
+    return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+int csystem_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
+}

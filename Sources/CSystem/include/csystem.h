@@ -1,0 +1,16 @@
+#ifndef CLAUDE_ENV_CSYSTEM_H
+#define CLAUDE_ENV_CSYSTEM_H
+
+#include <spawn.h>
+
+// Linux calls that Swift's Glibc module does not expose.
+
+/// Makes the process undumpable (no core files, no ptrace without CAP_SYS_PTRACE) and sets
+/// its core size limit to zero. Returns 0, or -1 with errno set.
+int csystem_forbid_dumps(void);
+
+/// Adds "close every descriptor from `lowest` up" to `actions` (glibc 2.34 and later), so a
+/// spawned daemon inherits nothing its parent happened to have open.
+int csystem_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest);
+
+#endif
