@@ -40,6 +40,7 @@ public final class FuseSession: @unchecked Sendable {
     private let session: OpaquePointer
     private let box: Unmanaged<OperationsBox>
     private var mounted = false
+    private var handlingSignals = false
     public let mountpoint: String
 
     /// Creates the session and mounts it at `mountpoint` with `options` (`-o` words).
@@ -72,11 +73,11 @@ public final class FuseSession: @unchecked Sendable {
                     "cannot mount at \(mountpoint): is /dev/fuse there, and fusermount3 installed?")
         }
         mounted = true
-        _ = fuse_set_signal_handlers(session)
+        handlingSignals = fuse_set_signal_handlers(session) == 0
     }
 
     deinit {
-        fuse_remove_signal_handlers(session)
+        if handlingSignals { fuse_remove_signal_handlers(session) }
         if mounted { fuse_session_unmount(session) }
         fuse_session_destroy(session)
         box.release()

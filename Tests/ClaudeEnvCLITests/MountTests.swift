@@ -200,3 +200,73 @@ enum VaultHeaderPeekForTests {
         return Array(data[24..<40])
     }
 }
+
+/// As an ordinary user (uid 65534), through the setuid fusermount3, as on a desktop.
+@Suite(
+    "a real mount by an ordinary user", .serialized,
+    .enabled(
+        if: getuid() == 0 && access("/usr/bin/fusermount3", X_OK) == 0
+            && access("/usr/bin/setpriv", X_OK) == 0,
+        "needs root to become another user, fusermount3 and setpriv"),
+    .enabled(
+        if: ordinaryUsersCanOpenFuse(),
+        "/dev/fuse is not open to ordinary users (chmod 0666 /dev/fuse)"))
+struct OrdinaryUserMountTests {
+    @Test("bootstrap, mount, write, unmount and read back as uid 65534")
+    func ordinaryUser() throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "claude-env-user-\(UUID().uuidString)"
+        ).path
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        // The user cannot reach the build directory, so it gets its own copy of the program.
+        let binary = home + "/claude-env"
+        try FileManager.default.copyItem(
+            atPath: productsDirectory.appendingPathComponent("claude-env").path, toPath: binary)
+        try "user password\n".write(toFile: home + "/password", atomically: true, encoding: .utf8)
+        #expect(chownRecursively(home, uid: 65534) == 0)
+
+        func asUser(_ words: [String]) throws -> CLIResult {
+            try runProcess(
+                URL(fileURLWithPath: "/usr/bin/setpriv"),
+                [
+                    "--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i", "HOME=\(home)",
+                    "PATH=/usr/bin:/bin",
+                ]
+                    + words)
+        }
+        let password = ["--password-file", home + "/password"]
+        #expect(try asUser([binary, "bootstrap"] + password).status == 0)
+        let mounted = try asUser([binary, "mount"] + password)
+        #expect(mounted.status == 0, "\(mounted.error)")
+        let vault = home + "/.local/share/claude-env/claude-env.vault"
+        let mountpoint = MountPoint.path(
+            forVaultID: try #require(VaultHeaderPeekForTests.vaultID(vault)))
+        let mountLine = try String(contentsOfFile: "/proc/mounts", encoding: .utf8).split(
+            separator: "\n"
+        )
+        .first { $0.contains(mountpoint) }
+        #expect(mountLine?.contains("user_id=65534") == true)
+        let wrote = try asUser([
+            "/bin/sh", "-c",
+            "echo 'by the user' > \(mountpoint)/home/note && cat \(mountpoint)/home/note",
+        ])
+        #expect(wrote.output == "by the user\n", "\(wrote.error)")
+        // Without allow_other, nobody else (root included) gets in.
+        var status = stat()
+        #expect(stat(mountpoint + "/home", &status) != 0)
+        #expect(try asUser([binary, "unmount"]).status == 0)
+        let read = try asUser([binary, "vault", "cat", "home/note"] + password)
+        #expect(read.output == "by the user\n")
+    }
+}
+
+func ordinaryUsersCanOpenFuse() -> Bool {
+    var status = stat()
+    return stat("/dev/fuse", &status) == 0 && status.st_mode & 0o006 == 0o006
+}
+
+func chownRecursively(_ path: String, uid: uid_t) -> Int32 {
+    let result = try? runProcess(URL(fileURLWithPath: "/bin/chown"), ["-R", "\(uid):\(uid)", path])
+    return result?.status ?? -1
+}
