@@ -26,6 +26,7 @@ enum MountCommand {
             """,
         options: [
             VaultAccess.volumeOption,
+            mountpointOption,
             Option(
                 "allow-other",
                 help: "Let other users, such as a rootful Docker daemon, use the mount."),
@@ -49,7 +50,7 @@ enum MountCommand {
     static let unmount = Command(
         name: "unmount",
         abstract: "Unmount the vault, and wait until its last changes are committed.",
-        options: [VaultAccess.volumeOption],
+        options: [VaultAccess.volumeOption, mountpointOption],
         examples: [Example("claude-env unmount", "Unmount the remembered vault.")])
 
     static func runMount(
@@ -96,7 +97,7 @@ enum MountCommand {
         }()
         var secret = key
         defer { for index in secret.indices { secret[index] = 0 } }
-        let mountpoint = MountPoint.path(forVaultID: vaultID)
+        let mountpoint = chosenMountpoint(arguments, vaultID: vaultID, context: context)
         do {
             try MountPoint.prepare(mountpoint)
         } catch {
@@ -111,6 +112,7 @@ enum MountCommand {
             + ".log"
         var words = ["mount", "--key-fd", "3", "--volume", path]
         if arguments.isSet("allow-other") { words.append("--allow-other") }
+        if arguments.value("mountpoint") != nil { words += ["--mountpoint", mountpoint] }
         if arguments.isSet("accept-stale") { words.append("--accept-stale") }
         var environment = context.environment
         environment[PasswordInput.environmentVariable] = nil
@@ -154,7 +156,8 @@ enum MountCommand {
             throw CommandFailure(
                 "the vault was opened read-only; not mounting it", status: .dataError)
         }
-        let mountpoint = MountPoint.path(forVaultID: opened.store.vaultID)
+        let mountpoint = chosenMountpoint(
+            arguments, vaultID: opened.store.vaultID, context: context)
         do {
             try MountPoint.prepare(mountpoint)
         } catch {
@@ -205,7 +208,7 @@ enum MountCommand {
         guard let vaultID = VaultHeaderPeek.vaultID(path) else {
             throw CommandFailure("\(path) is not a readable claude-env vault", status: .noInput)
         }
-        let mountpoint = MountPoint.path(forVaultID: vaultID)
+        let mountpoint = chosenMountpoint(arguments, vaultID: vaultID, context: context)
         guard MountPoint.isMounted(mountpoint) else {
             context.console.writeError("\(path) is not mounted\n")
             return ExitCode.success.rawValue
@@ -223,6 +226,20 @@ enum MountCommand {
             "\(mountpoint) is unmounted, but the serving process still holds the vault",
             status: .unavailable)
     }
+
+    /// `--mountpoint DIR`, or the vault's own place in /tmp.
+    private static func chosenMountpoint(
+        _ arguments: ParsedArguments, vaultID: [UInt8], context: CommandContext
+    ) -> String {
+        arguments.value("mountpoint").map {
+            Locations(environment: context.environment).absolute($0)
+        }
+            ?? MountPoint.path(forVaultID: vaultID)
+    }
+
+    static let mountpointOption = Option(
+        "mountpoint", value: "DIR",
+        help: "Mount at DIR instead of /tmp/claude-env-<id> (containers expect the default).")
 
     private static func userAllowOther() -> Bool {
         guard let text = try? String(contentsOfFile: "/etc/fuse.conf", encoding: .utf8) else {

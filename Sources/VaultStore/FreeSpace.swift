@@ -71,9 +71,10 @@ struct PageRangeSet: Sendable, Equatable {
     }
 }
 
-/// The free-list page (§8 of the spec): a pointer to the next page and up to 254 ranges.
+/// The free-list page (§8 of the spec): a pointer to the next page and up to 253 ranges.
 enum FreeListPage {
-    static let rangesPerPage = 254
+    // (4096 - 48) / 16: the ranges after the next pointer, the count and the reserved word.
+    static let rangesPerPage = 253
 
     static func encode(next: PagePointer, ranges: ArraySlice<PageRangeSet.Range>) -> [UInt8] {
         var writer = ByteWriter(capacity: VaultFormat.pageSize)

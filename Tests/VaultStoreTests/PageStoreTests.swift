@@ -173,6 +173,26 @@ struct PageStoreTests {
         }
     }
 
+    @Test("free space fragmented into thousands of ranges spans several free-list pages")
+    func fragmentedFreeList() throws {
+        let (store, device, _) = try makeStore()
+        let pointers = try store.write(
+            batch: (0..<3000).map { _ in page(filledWith: 1) }, kind: .fileData)
+        try store.commit(root: pointers[0], nextInode: 2)
+        // Every other page freed: 1,500 separate ranges, six free-list pages.
+        for pointer in pointers where pointer.page % 2 == 0 { store.release(pointer) }
+        try store.commit(root: pointers.first { $0.page % 2 == 1 }!, nextInode: 2)
+        let usage = store.usage
+        #expect(usage.freePages >= 1490)
+        let reopened = try PageStore.open(
+            device: device, credential: .masterKey(store.masterKey), readOnly: false)
+        #expect(reopened.usage == usage)
+        #expect(reopened.freeSpace.freeListPages.count >= 6)
+        for pointer in pointers where pointer.page % 2 == 1 {
+            #expect(try reopened.read(pointer, kind: .fileData) == page(filledWith: 1))
+        }
+    }
+
     @Test("large batches are sealed in parallel and each page verifies on its own")
     func parallelBatch() throws {
         let (store, _, _) = try makeStore()
