@@ -192,14 +192,21 @@ extension FilesystemCore {
     func flushDirtyBlocks() throws {
         guard !dirtyBlocks.isEmpty else { return }
         let ids = dirtyBlocks.keys.sorted { ($0.inode, $0.index) < ($1.inode, $1.index) }
-        let pages = ids.map { dirtyBlocks[$0]! }
-        let pointers = try store.write(batch: pages, kind: .fileData)
-        for (index, id) in ids.enumerated() {
-            let key = RecordKey.make(id.inode, .fileBlock, number: id.index)
-            if let old = try tree.value(for: key) { store.release(try PagePointer(encoded: old)) }
-            try tree.insert(pointers[index].encoded, for: key)
-            cache.insert(pages[index], for: id)
+        // A megabyte at a time: enough to keep every core sealing, and the ciphertext copies
+        // made on the way stay small beside the cache.
+        for start in stride(from: 0, to: ids.count, by: 256) {
+            let chunk = ids[start..<min(start + 256, ids.count)]
+            let pages = chunk.map { dirtyBlocks[$0]! }
+            let pointers = try store.write(batch: pages, kind: .fileData)
+            for (index, id) in chunk.enumerated() {
+                let key = RecordKey.make(id.inode, .fileBlock, number: id.index)
+                if let old = try tree.value(for: key) {
+                    store.release(try PagePointer(encoded: old))
+                }
+                try tree.insert(pointers[index].encoded, for: key)
+                dirtyBlocks[id] = nil
+                cache.insert(pages[index], for: id)
+            }
         }
-        dirtyBlocks.removeAll(keepingCapacity: true)
     }
 }
