@@ -27,6 +27,9 @@ public final class VaultFilesystem: @unchecked Sendable {
 
     public let store: PageStore
     private let core: FilesystemCore
+    // TODO(perf): one lock serialises every operation, so FUSE's worker threads queue behind
+    // each other; sequential writes and cold reads trail gocryptfs until reads of clean blocks
+    // can decrypt outside it.
     private let lock = Mutex(())
     private let scheduler = CommitScheduler()
 

@@ -481,6 +481,8 @@ public final class PageStore: @unchecked Sendable {
         guard !isReadOnly else { throw VaultError.readOnly }
         try state.withLock { state throws in
             // The old free list is replaced, so its pages are released like any other.
+            // TODO(perf): rewritten whole at every commit; its cost grows with fragmentation, and
+            // only the changed free-list pages need writing.
             for page in state.freeListPages where !state.allocatedSinceCommit.contains(page) {
                 state.releasedSinceCommit.insert(page)
             }

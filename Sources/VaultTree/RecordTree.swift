@@ -257,6 +257,8 @@ public final class RecordTree {
     }
 
     /// Forgets every loaded node below the root, to bound memory; flush first.
+    // TODO(perf): all or nothing; a least-recently-used bound on decoded nodes would keep the
+    // hot path cached when a large vault's tree outgrows memory.
     public func dropCachedNodes() {
         guard let root, !root.isDirty else { return }
         for index in root.children.indices { root.children[index].node = nil }
