@@ -9,7 +9,7 @@ enum FsckCommand {
         discussion: """
             Decrypts and authenticates every page reachable from the newest commit and checks \
             the tree, the directories, link counts and free space. Each problem is reported with \
-                        the path it affects. Exits 0 when the vault is clean and 65 when it is not.
+            the path it affects. Exits 0 when the vault is clean and 65 when it is not.
 
             With --repair, rebuilds the vault from everything that still verifies and commits \
             it: damaged blocks read as zeros, records under a damaged tree node are lost, \

@@ -13,13 +13,14 @@ enum MountCommand {
         name: "mount",
         abstract: "Unlock the vault and serve it as a directory at /tmp/claude-env-<id>.",
         discussion: """
-                        Asks for the password, then starts a background process that serves the vault \
+            Asks for the password, then starts a background process that serves the vault \
             through FUSE and returns once the mount answers. That process holds the key (it \
             gets it through a pipe, never argv or the environment, and cannot be core-dumped or \
             traced), logs to ~/.local/state/claude-env/, commits every few seconds and on every \
-            fsync, and on unmount, SIGTERM or SIGINT commits once more and exits. The mount point is the same for a vault on every run, \
-            mode 0700, and refused if it is a symbolic link or belongs to someone else. A mount \
-            left behind by a killed process is cleared first.
+            fsync, and on unmount, SIGTERM or SIGINT commits once more and exits. The mount \
+            point is the same for a vault on every run, mode 0700, and refused if it is a \
+            symbolic link or belongs to someone else. A mount left behind by a killed process \
+            is cleared first.
 
             --allow-other lets other users (a rootful container engine) reach the mount; for \
             a user other than root it needs 'user_allow_other' in /etc/fuse.conf.

@@ -28,13 +28,18 @@ public struct FuseRequest: @unchecked Sendable {
     }
 
     public func reply(entry: FuseEntry) {
+        var parameters = Self.entryParameters(entry)
+        fuse_reply_entry(handle, &parameters)
+    }
+
+    private static func entryParameters(_ entry: FuseEntry) -> fuse_entry_param {
         var parameters = fuse_entry_param()
         parameters.ino = entry.attributes.inode
         parameters.generation = entry.generation
-        parameters.attr = Self.stat(entry.attributes)
+        parameters.attr = stat(entry.attributes)
         parameters.attr_timeout = entry.timeout
         parameters.entry_timeout = entry.timeout
-        fuse_reply_entry(handle, &parameters)
+        return parameters
     }
 
     public func reply(attributes: FuseAttributes, timeout: Double) {
@@ -63,12 +68,7 @@ public struct FuseRequest: @unchecked Sendable {
     }
 
     public func reply(created entry: FuseEntry, fileHandle: UInt64) {
-        var parameters = fuse_entry_param()
-        parameters.ino = entry.attributes.inode
-        parameters.generation = entry.generation
-        parameters.attr = Self.stat(entry.attributes)
-        parameters.attr_timeout = entry.timeout
-        parameters.entry_timeout = entry.timeout
+        var parameters = Self.entryParameters(entry)
         var info = fuse_file_info()
         info.fh = fileHandle
         fuse_reply_create(handle, &parameters, &info)

@@ -93,7 +93,6 @@ public final class FuseSession: @unchecked Sendable {
         fuse_session_exit(session)
     }
 
-    // swift-format-ignore
     private static func install(_ ops: inout fuse_lowlevel_ops) {
         ops.`init` = { _, connection in
             guard let connection else { return }
@@ -108,7 +107,8 @@ public final class FuseSession: @unchecked Sendable {
             Unmanaged<OperationsBox>.fromOpaque(userdata).takeUnretainedValue().operations.destroy()
         }
         ops.lookup = { request, parent, name in
-            operations(request).lookup(FuseRequest(handle: request!), parent: parent, name: bytes(name))
+            operations(request).lookup(
+                FuseRequest(handle: request!), parent: parent, name: bytes(name))
         }
         ops.forget = { request, _, _ in FuseRequest(handle: request!).replyNone() }
         ops.getattr = { request, inode, _ in
@@ -133,80 +133,108 @@ public final class FuseSession: @unchecked Sendable {
             } else if toSet & cfuse_set_attr_mtime() != 0 {
                 changes.modificationTime = status.st_mtim.nanoseconds
             }
-            operations(request).setAttributes(FuseRequest(handle: request!), inode: inode, changes: changes)
+            operations(request).setAttributes(
+                FuseRequest(handle: request!), inode: inode, changes: changes)
         }
         ops.readlink = { request, inode in
             operations(request).readLink(FuseRequest(handle: request!), inode: inode)
         }
         ops.mknod = { request, parent, name, mode, rdev in
-            operations(request).makeNode(FuseRequest(handle: request!), parent: parent, name: bytes(name), mode: mode, rdev: UInt64(rdev))
+            operations(request).makeNode(
+                FuseRequest(handle: request!), parent: parent, name: bytes(name), mode: mode,
+                rdev: UInt64(rdev))
         }
         ops.mkdir = { request, parent, name, mode in
-            operations(request).makeDirectory(FuseRequest(handle: request!), parent: parent, name: bytes(name), mode: mode)
+            operations(request).makeDirectory(
+                FuseRequest(handle: request!), parent: parent, name: bytes(name), mode: mode)
         }
         ops.unlink = { request, parent, name in
-            operations(request).unlink(FuseRequest(handle: request!), parent: parent, name: bytes(name))
+            operations(request).unlink(
+                FuseRequest(handle: request!), parent: parent, name: bytes(name))
         }
         ops.rmdir = { request, parent, name in
-            operations(request).removeDirectory(FuseRequest(handle: request!), parent: parent, name: bytes(name))
+            operations(request).removeDirectory(
+                FuseRequest(handle: request!), parent: parent, name: bytes(name))
         }
         ops.symlink = { request, target, parent, name in
-            operations(request).symlink(FuseRequest(handle: request!), target: bytes(target), parent: parent, name: bytes(name))
+            operations(request).symlink(
+                FuseRequest(handle: request!), target: bytes(target), parent: parent,
+                name: bytes(name))
         }
         ops.rename = { request, parent, name, newParent, newName, flags in
             // RENAME_NOREPLACE is 1 and RENAME_EXCHANGE 2 in <linux/fs.h>.
             let mode: FuseRenameFlags =
                 flags & 2 != 0 ? .exchange : flags & 1 != 0 ? .noReplace : .replace
             operations(request).rename(
-                FuseRequest(handle: request!), parent: parent, name: bytes(name), newParent: newParent,
+                FuseRequest(handle: request!), parent: parent, name: bytes(name),
+                newParent: newParent,
                 newName: bytes(newName), flags: mode)
         }
         ops.link = { request, inode, newParent, newName in
-            operations(request).link(FuseRequest(handle: request!), inode: inode, newParent: newParent, newName: bytes(newName))
+            operations(request).link(
+                FuseRequest(handle: request!), inode: inode, newParent: newParent,
+                newName: bytes(newName))
         }
         ops.open = { request, inode, info in
-            operations(request).open(FuseRequest(handle: request!), inode: inode, flags: info!.pointee.flags)
+            operations(request).open(
+                FuseRequest(handle: request!), inode: inode, flags: info!.pointee.flags)
         }
         ops.create = { request, parent, name, mode, info in
             operations(request).create(
-                FuseRequest(handle: request!), parent: parent, name: bytes(name), mode: mode, flags: info!.pointee.flags)
+                FuseRequest(handle: request!), parent: parent, name: bytes(name), mode: mode,
+                flags: info!.pointee.flags)
         }
         ops.read = { request, inode, size, offset, _ in
-            operations(request).read(FuseRequest(handle: request!), inode: inode, offset: UInt64(offset), size: size)
+            operations(request).read(
+                FuseRequest(handle: request!), inode: inode, offset: UInt64(offset), size: size)
         }
         ops.write = { request, inode, data, size, offset, _ in
             let bytes = data.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
-            operations(request).write(FuseRequest(handle: request!), inode: inode, offset: UInt64(offset), data: bytes)
+            operations(request).write(
+                FuseRequest(handle: request!), inode: inode, offset: UInt64(offset), data: bytes)
         }
-        ops.flush = { request, inode, _ in operations(request).flush(FuseRequest(handle: request!), inode: inode) }
-        ops.release = { request, inode, _ in operations(request).release(FuseRequest(handle: request!), inode: inode) }
+        ops.flush = { request, inode, _ in
+            operations(request).flush(FuseRequest(handle: request!), inode: inode)
+        }
+        ops.release = { request, inode, _ in
+            operations(request).release(FuseRequest(handle: request!), inode: inode)
+        }
         ops.fsync = { request, inode, dataOnly, _ in
-            operations(request).fsync(FuseRequest(handle: request!), inode: inode, dataOnly: dataOnly != 0)
+            operations(request).fsync(
+                FuseRequest(handle: request!), inode: inode, dataOnly: dataOnly != 0)
         }
-        ops.opendir = { request, inode, _ in operations(request).openDirectory(FuseRequest(handle: request!), inode: inode) }
+        ops.opendir = { request, inode, _ in
+            operations(request).openDirectory(FuseRequest(handle: request!), inode: inode)
+        }
         ops.readdir = { request, inode, size, offset, _ in
-            operations(request).readDirectory(FuseRequest(handle: request!), inode: inode, offset: UInt64(offset), size: size)
+            operations(request).readDirectory(
+                FuseRequest(handle: request!), inode: inode, offset: UInt64(offset), size: size)
         }
         ops.releasedir = { request, inode, _ in
             operations(request).releaseDirectory(FuseRequest(handle: request!), inode: inode)
         }
         ops.fsyncdir = { request, inode, dataOnly, _ in
-            operations(request).fsync(FuseRequest(handle: request!), inode: inode, dataOnly: dataOnly != 0)
+            operations(request).fsync(
+                FuseRequest(handle: request!), inode: inode, dataOnly: dataOnly != 0)
         }
         ops.statfs = { request, _ in operations(request).statistics(FuseRequest(handle: request!)) }
         ops.setxattr = { request, inode, name, value, size, flags in
             let contents = value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
             operations(request).setExtendedAttribute(
-                FuseRequest(handle: request!), inode: inode, name: bytes(name), value: contents, flags: flags)
+                FuseRequest(handle: request!), inode: inode, name: bytes(name), value: contents,
+                flags: flags)
         }
         ops.getxattr = { request, inode, name, size in
-            operations(request).extendedAttribute(FuseRequest(handle: request!), inode: inode, name: bytes(name), size: size)
+            operations(request).extendedAttribute(
+                FuseRequest(handle: request!), inode: inode, name: bytes(name), size: size)
         }
         ops.listxattr = { request, inode, size in
-            operations(request).listExtendedAttributes(FuseRequest(handle: request!), inode: inode, size: size)
+            operations(request).listExtendedAttributes(
+                FuseRequest(handle: request!), inode: inode, size: size)
         }
         ops.removexattr = { request, inode, name in
-            operations(request).removeExtendedAttribute(FuseRequest(handle: request!), inode: inode, name: bytes(name))
+            operations(request).removeExtendedAttribute(
+                FuseRequest(handle: request!), inode: inode, name: bytes(name))
         }
     }
 }

@@ -45,25 +45,15 @@ public enum DetachedProcess {
         posix_spawn_file_actions_adddup2(&actions, ends[0], 3)
         _ = csystem_spawn_close_from(&actions, 4)
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        var everySignal = sigset_t()
-        sigfillset(&everySignal)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setsigdefault(&attributes, &everySignal)
-        // POSIX_SPAWN_SETSID (0x80 in glibc): a session of its own, away from the terminal.
-        posix_spawnattr_setflags(
-            &attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | 0x80))
-
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        // POSIX_SPAWN_SETSID (0x80 in glibc): a session of its own, away from the terminal.
+        let result = withCleanSignalAttributes(extraFlags: 0x80) { attributes in
+            posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        }
         guard result == 0 else {
             close(ends[1])
             throw SpawnError(what: "spawn \(executable)", errno: result)
