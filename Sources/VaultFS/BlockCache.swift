@@ -24,6 +24,8 @@ struct BlockCache {
 
     var count: Int { slots.count }
 
+    func contains(_ id: BlockID) -> Bool { slots[id] != nil }
+
     mutating func value(for id: BlockID) -> [UInt8]? {
         guard let slot = slots[id] else { return nil }
         unlink(slot)

@@ -351,6 +351,17 @@ public final class PageStore: @unchecked Sendable {
         return plaintext
     }
 
+    /// Reads and authenticates many pages, on every core when there are enough of them.
+    public func read(batch pointers: [PagePointer], kind: PageKind) throws -> [[UInt8]] {
+        guard pointers.count >= 4 else { return try pointers.map { try read($0, kind: kind) } }
+        let results = Mutex([Result<[UInt8], any Error>?](repeating: nil, count: pointers.count))
+        DispatchQueue.concurrentPerform(iterations: pointers.count) { index in
+            let result = Result { try self.read(pointers[index], kind: kind) }
+            results.withLock { $0[index] = result }
+        }
+        return try results.withLock { $0 }.map { try $0!.get() }
+    }
+
     /// Reads and authenticates a page into `buffer` (``VaultFormat/pageSize`` bytes).
     public func read(
         _ pointer: PagePointer, kind: PageKind, into buffer: UnsafeMutableRawBufferPointer
