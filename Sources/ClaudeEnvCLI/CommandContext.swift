@@ -1,4 +1,5 @@
 import ArgumentParsing
+import Platform
 
 #if canImport(Glibc)
     import Glibc
@@ -39,18 +40,7 @@ public struct CommandContext: Sendable {
         }
         return CommandContext(
             console: console, environment: environment,
-            readStandardInput: {
-                var bytes: [UInt8] = []
-                var buffer = [UInt8](repeating: 0, count: 65536)
-                while true {
-                    let count = read(0, &buffer, buffer.count)
-                    if count < 0 && errno == EINTR { continue }
-                    if count <= 0 { break }
-                    bytes += buffer[0..<count]
-                }
-                for index in buffer.indices { buffer[index] = 0 }
-                return bytes
-            },
+            readStandardInput: { readToEnd(0) ?? [] },
             hasTerminal: access("/dev/tty", R_OK | W_OK) == 0 && isatty(0) == 1)
     }
 }

@@ -206,7 +206,7 @@ enum MountCommand {
     static func runUnmount(_ arguments: ParsedArguments, context: CommandContext) throws -> Int32 {
         let locations = Locations(environment: context.environment)
         let path = locations.vaultPath(option: arguments.value("volume"))
-        guard let vaultID = VaultHeaderPeek.vaultID(path) else {
+        guard let vaultID = PageStore.peekVaultID(atPath: path) else {
             throw CommandFailure("\(path) is not a readable claude-env vault", status: .noInput)
         }
         let mountpoint = chosenMountpoint(arguments, vaultID: vaultID, context: context)
@@ -249,17 +249,5 @@ enum MountCommand {
         return text.split(separator: "\n").contains {
             $0.trimmingCharacters(in: .whitespaces) == "user_allow_other"
         }
-    }
-}
-
-/// Reads the vault id from the plaintext header, which needs no password.
-enum VaultHeaderPeek {
-    static func vaultID(_ path: String) -> [UInt8]? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        guard let bytes = try? handle.read(upToCount: 40), bytes.count == 40,
-            Array(bytes.prefix(16)) == Array("claude-env vault".utf8)
-        else { return nil }
-        return Array(bytes[24..<40])
     }
 }

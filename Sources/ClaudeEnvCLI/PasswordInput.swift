@@ -1,6 +1,7 @@
 import ArgumentParsing
 import Crypto
 import Foundation
+import Platform
 
 #if canImport(Glibc)
     import Glibc
@@ -64,17 +65,7 @@ struct PasswordInput {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = Glibc.read(descriptor, &buffer, buffer.count)
-            if count < 0 && errno == EINTR { continue }
-            if count < 0 { return nil }
-            if count == 0 { break }
-            bytes += buffer[0..<count]
-        }
-        for index in buffer.indices { buffer[index] = 0 }
-        return bytes
+        return readToEnd(descriptor)
     }
 
     private func firstLine(_ bytes: [UInt8]) -> [UInt8] {

@@ -21,7 +21,7 @@ enum StatusCommand {
                 "vault:    none at \(path); create one with 'claude-env bootstrap'\n")
             return ExitCode.noInput.rawValue
         }
-        guard let vaultID = VaultHeaderPeek.vaultID(path) else {
+        guard let vaultID = PageStore.peekVaultID(atPath: path) else {
             throw CommandFailure("\(path) is not a claude-env vault", status: .dataError)
         }
         let size = (attributes[.size] as? NSNumber)?.uint64Value ?? 0

@@ -100,3 +100,18 @@ public enum DetachedProcess {
         return bytes
     }
 }
+
+/// Reads `descriptor` to its end, retrying on EINTR, and wipes the bounce buffer (the bytes
+/// may be a password); nil on a read error.
+public func readToEnd(_ descriptor: Int32) -> [UInt8]? {
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    defer { for index in buffer.indices { buffer[index] = 0 } }
+    while true {
+        let count = read(descriptor, &buffer, buffer.count)
+        if count < 0 && errno == EINTR { continue }
+        if count < 0 { return nil }
+        if count == 0 { return bytes }
+        bytes += buffer[0..<count]
+    }
+}

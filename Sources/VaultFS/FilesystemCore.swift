@@ -511,7 +511,9 @@ final class FilesystemCore {
 
     // MARK: - Durability
 
+    /// Makes every change durable; with none, there is nothing to write and nothing is.
     func commit() throws {
+        guard hasChanges || !dirtyBlocks.isEmpty else { return }
         try flushDirtyBlocks()
         let root = try tree.flush()
         try store.commit(root: root, nextInode: nextInode)

@@ -90,48 +90,36 @@ public struct InodeAttributes: Sendable, Equatable {
     public var blocks512: UInt64 { isInline ? 0 : (size + 4095) / 4096 * 8 }
 
     func encode() -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(Self.encodedSize)
-        func put<T: FixedWidthInteger>(_ value: T) {
-            withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
-        }
-        put(mode)
-        put(uid)
-        put(gid)
-        put(linkCount)
-        put(size)
-        put(accessTime)
-        put(modificationTime)
-        put(changeTime)
-        put(birthTime)
-        put(rdev)
-        put(nextCookie)
-        put(generation)
-        put(flags)
-        put(parent)
-        return bytes
+        var writer = ByteWriter(capacity: Self.encodedSize)
+        writer.u32(mode)
+        writer.u32(uid)
+        writer.u32(gid)
+        writer.u32(linkCount)
+        writer.u64(size)
+        writer.i64(accessTime)
+        writer.i64(modificationTime)
+        writer.i64(changeTime)
+        writer.i64(birthTime)
+        writer.u64(rdev)
+        writer.u64(nextCookie)
+        writer.u32(generation)
+        writer.u32(flags)
+        writer.u64(parent)
+        return writer.bytes
     }
 
     static func decode(_ bytes: [UInt8], inode: UInt64) throws -> InodeAttributes {
         guard bytes.count == encodedSize else {
             throw VaultError.malformed("inode \(inode) record of \(bytes.count) bytes")
         }
-        var offset = 0
-        func take<T: FixedWidthInteger>(_: T.Type) -> T {
-            var value: T = 0
-            for index in 0..<MemoryLayout<T>.size {
-                value |= T(truncatingIfNeeded: bytes[offset + index]) << (8 * index)
-            }
-            offset += MemoryLayout<T>.size
-            return value
-        }
+        var reader = ByteReader(bytes)
         return InodeAttributes(
-            inode: inode, mode: take(UInt32.self), uid: take(UInt32.self), gid: take(UInt32.self),
-            linkCount: take(UInt32.self), size: take(UInt64.self), accessTime: take(Int64.self),
-            modificationTime: take(Int64.self), changeTime: take(Int64.self),
-            birthTime: take(Int64.self),
-            rdev: take(UInt64.self), nextCookie: take(UInt64.self), generation: take(UInt32.self),
-            flags: take(UInt32.self), parent: take(UInt64.self))
+            inode: inode, mode: try reader.u32(), uid: try reader.u32(), gid: try reader.u32(),
+            linkCount: try reader.u32(), size: try reader.u64(), accessTime: try reader.i64(),
+            modificationTime: try reader.i64(), changeTime: try reader.i64(),
+            birthTime: try reader.i64(),
+            rdev: try reader.u64(), nextCookie: try reader.u64(), generation: try reader.u32(),
+            flags: try reader.u32(), parent: try reader.u64())
     }
 }
 
@@ -142,21 +130,21 @@ struct DirectoryEntryValue {
     var cookie: UInt64
 
     func encode() -> [UInt8] {
-        var bytes: [UInt8] = []
-        withUnsafeBytes(of: inode.littleEndian) { bytes.append(contentsOf: $0) }
-        bytes.append(type.rawValue)
-        withUnsafeBytes(of: cookie.littleEndian) { bytes.append(contentsOf: $0) }
-        return bytes
+        var writer = ByteWriter(capacity: 17)
+        writer.u64(inode)
+        writer.u8(type.rawValue)
+        writer.u64(cookie)
+        return writer.bytes
     }
 
     static func decode(_ bytes: [UInt8]) throws -> DirectoryEntryValue {
-        guard bytes.count == 17, let type = FileType(rawValue: bytes[8]) else {
-            throw VaultError.malformed("directory entry")
+        guard bytes.count == 17 else { throw VaultError.malformed("directory entry") }
+        var reader = ByteReader(bytes)
+        let inode = try reader.u64()
+        guard let type = FileType(rawValue: try reader.u8()) else {
+            throw VaultError.malformed("directory entry type")
         }
-        func number(_ start: Int) -> UInt64 {
-            (0..<8).reduce(0) { $0 | UInt64(bytes[start + $1]) << (8 * UInt64($1)) }
-        }
-        return DirectoryEntryValue(inode: number(0), type: type, cookie: number(9))
+        return DirectoryEntryValue(inode: inode, type: type, cookie: try reader.u64())
     }
 }
 

@@ -96,7 +96,7 @@ public enum MountPoint {
 
     private static func unescape(_ text: String) -> String {
         var result = ""
-        var characters = Array(text)
+        let characters = Array(text)
         var index = 0
         while index < characters.count {
             if characters[index] == "\\", index + 3 < characters.count,
@@ -109,7 +109,6 @@ public enum MountPoint {
                 index += 1
             }
         }
-        characters.removeAll()
         return result
     }
 }

@@ -66,6 +66,16 @@ public final class FileBlockDevice: BlockDevice {
         try lock(exclusive: access == .readWrite)
     }
 
+    /// Opens an existing file for reading without taking any lock, to peek at its header.
+    init(reading path: String) throws {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw VaultError.io(operation: "open", path: path, errno: errno)
+        }
+        self.name = path
+        self.descriptor = descriptor
+    }
+
     /// Creates a new file (never replacing one) with mode 0600, and locks it for writing.
     public init(creating path: String) throws {
         let descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)

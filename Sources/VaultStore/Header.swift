@@ -2,6 +2,16 @@ import Crypto
 
 /// The plaintext, authenticated header (§5 of the spec), kept in two copies.
 struct VaultHeader: Sendable, Equatable {
+    /// The vault id of the file at `path`, read from its plaintext header without a key; nil
+    /// if it is not a readable vault. For naming its mount point and state without a password.
+    static func peekVaultID(_ path: String) -> [UInt8]? {
+        guard let device = try? FileBlockDevice(reading: path),
+            let bytes = try? device.readExactly(40, at: 0),
+            Array(bytes.prefix(16)) == VaultFormat.magic
+        else { return nil }
+        return Array(bytes[24..<40])
+    }
+
     var vaultID: [UInt8]
     var sequence: UInt64
     /// Exactly ``VaultFormat/keyslotCount`` entries; nil for an empty slot.

@@ -21,12 +21,15 @@ enum MachineIdentity {
         return Array(SHA256.hash(Array(text)).prefix(16))
     }()
 
+    /// Seconds since 1970, as the format's timestamps count.
+    static func now() -> Int64 { Int64(time(nil)) }
+
     static func currentWriter() -> WriterRecord {
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, name.count - 1)
         let host = String(
             decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return WriterRecord(
-            machineID: machineID, pid: UInt32(getpid()), openedAt: Int64(time(nil)), hostName: host)
+            machineID: machineID, pid: UInt32(getpid()), openedAt: now(), hostName: host)
     }
 }

@@ -131,6 +131,11 @@ public final class PageStore: @unchecked Sendable {
         return problems
     }
 
+    /// The vault id of the file at `path`, from its plaintext header; nil if it is not a vault.
+    public static func peekVaultID(atPath path: String) -> [UInt8]? {
+        VaultHeader.peekVaultID(path)
+    }
+
     // MARK: - Creating and opening
 
     /// Writes a new, empty vault to `device`: both header copies with one password slot (and a
@@ -143,7 +148,7 @@ public final class PageStore: @unchecked Sendable {
         let master = try SecretBytes.random(count: 32)
         let vaultID = try SystemRandom.bytes(count: 16)
         let keys = try KeyHierarchy(master: master, vaultID: vaultID)
-        let now = Int64(MachineIdentity.currentWriter().openedAt)
+        let now = MachineIdentity.now()
         var slots: [Keyslot?] = Array(repeating: nil, count: VaultFormat.keyslotCount)
         slots[0] = try Keyslot.make(
             kind: .password, derivation: derivation, secret: password, master: master, index: 0,
@@ -407,17 +412,7 @@ public final class PageStore: @unchecked Sendable {
         var pointers = [PagePointer](repeating: .null, count: batch.count)
         let failure = Mutex<(any Error)?>(nil)
         let seal: @Sendable (Int) throws -> ([UInt8], PagePointer) = { index in
-            precondition(
-                batch[index].count == VaultFormat.pageSize,
-                "a page is \(VaultFormat.pageSize) bytes")
-            let nonce = try AES256GCM.Nonce.random()
-            let result = try key.seal(
-                batch[index], authenticating: self.aad(page: pages[index], kind: kind), nonce: nonce
-            )
-            return (
-                result.ciphertext,
-                PagePointer(page: pages[index], epoch: epoch, nonce: nonce, tag: result.tag)
-            )
+            try self.seal(batch[index], page: pages[index], kind: kind, epoch: epoch, key: key)
         }
         if batch.count >= 8 {
             let results = Mutex([([UInt8], PagePointer)?](repeating: nil, count: batch.count))
@@ -440,6 +435,21 @@ public final class PageStore: @unchecked Sendable {
             try device.write(ciphertext, at: pages[index] * UInt64(VaultFormat.pageSize))
         }
         return pointers
+    }
+
+    /// Seals one page's plaintext for its place: a fresh nonce, and the page number and kind in
+    /// the authenticated data.
+    private func seal(
+        _ plaintext: [UInt8], page: UInt64, kind: PageKind, epoch: UInt32, key: AES256GCM.Key
+    ) throws -> ([UInt8], PagePointer) {
+        precondition(
+            plaintext.count == VaultFormat.pageSize, "a page is \(VaultFormat.pageSize) bytes")
+        let nonce = try AES256GCM.Nonce.random()
+        let sealed = try key.seal(
+            plaintext, authenticating: aad(page: page, kind: kind), nonce: nonce)
+        return (
+            sealed.ciphertext, PagePointer(page: page, epoch: epoch, nonce: nonce, tag: sealed.tag)
+        )
     }
 
     /// Says that the page `pointer` names is no longer used by the state being built.
@@ -517,19 +527,18 @@ public final class PageStore: @unchecked Sendable {
                     min(
                         first, persisted.ranges.count)..<min(
                             first + FreeListPage.rangesPerPage, persisted.ranges.count)]
-                let nonce = try AES256GCM.Nonce.random()
-                let sealed = try key.seal(
-                    FreeListPage.encode(next: next, ranges: slice),
-                    authenticating: aad(page: page, kind: .freeList),
-                    nonce: nonce)
-                try device.write(sealed.ciphertext, at: page * UInt64(VaultFormat.pageSize))
-                next = PagePointer(page: page, epoch: epoch, nonce: nonce, tag: sealed.tag)
+                let (ciphertext, pointer) = try seal(
+                    FreeListPage.encode(next: next, ranges: slice), page: page, kind: .freeList,
+                    epoch: epoch,
+                    key: key)
+                try device.write(ciphertext, at: page * UInt64(VaultFormat.pageSize))
+                next = pointer
             }
 
             var block = state.superblock
             block.sequence += 1
             block.commitID = try SystemRandom.bytes(count: 16)
-            block.committedAt = Int64(MachineIdentity.currentWriter().openedAt)
+            block.committedAt = MachineIdentity.now()
             block.pageCount = state.pageCount
             block.epoch = state.epoch
             block.sealedInEpoch = state.sealedInEpoch
@@ -592,7 +601,7 @@ public final class PageStore: @unchecked Sendable {
             header.keyslots[index] = try Keyslot.make(
                 kind: kind, derivation: derivation, secret: secret, master: keys.master,
                 index: index,
-                vaultID: keys.vaultID, created: Int64(MachineIdentity.currentWriter().openedAt))
+                vaultID: keys.vaultID, created: MachineIdentity.now())
             header.sequence += 1
             try writeHeaderCopies(header)
             state.header = header

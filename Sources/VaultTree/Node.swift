@@ -54,65 +54,55 @@ final class Node {
     }
 
     func encode() -> [UInt8] {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(4096)
-        bytes.append(isLeaf ? 1 : 2)
-        bytes.append(level)
-        appendU16(&bytes, UInt16(keys.count))
-        bytes.append(contentsOf: [0, 0, 0, 0])
+        var writer = ByteWriter(capacity: VaultFormat.pageSize)
+        writer.u8(isLeaf ? 1 : 2)
+        writer.u8(level)
+        writer.u16(UInt16(keys.count))
+        writer.zeros(4)
         for index in keys.indices {
             if isLeaf {
-                appendU16(&bytes, UInt16(keys[index].count))
-                appendU16(&bytes, UInt16(values[index].count))
-                bytes.append(contentsOf: keys[index])
-                bytes.append(contentsOf: values[index])
+                writer.u16(UInt16(keys[index].count))
+                writer.u16(UInt16(values[index].count))
+                writer.raw(keys[index])
+                writer.raw(values[index])
             } else {
                 let key = index == 0 ? [] : keys[index]
-                appendU16(&bytes, UInt16(key.count))
-                bytes.append(contentsOf: key)
-                bytes.append(contentsOf: children[index].pointer.encoded)
+                writer.u16(UInt16(key.count))
+                writer.raw(key)
+                writer.raw(children[index].pointer.encoded)
             }
         }
-        precondition(bytes.count <= 4096, "node of \(bytes.count) bytes")
-        bytes.append(contentsOf: repeatElement(0, count: 4096 - bytes.count))
-        return bytes
+        writer.pad(to: VaultFormat.pageSize)
+        return writer.bytes
     }
 
     /// Decodes a node page; hostile bytes produce an error, never a trap.
     static func decode(_ page: [UInt8], pointer: PagePointer) throws -> Node {
-        guard page.count >= headerSize else { throw VaultError.malformed("short node") }
-        let type = page[0]
-        let level = page[1]
-        let count = Int(readU16(page, 2))
+        var reader = ByteReader(page)
+        let type = try reader.u8()
+        let level = try reader.u8()
+        let count = Int(try reader.u16())
+        try reader.skip(4)
         guard (type == 1 && level == 0) || (type == 2 && level > 0) else {
             throw VaultError.malformed("node type \(type) at level \(level)")
         }
         let node = Node(level: level)
         node.keys.reserveCapacity(count)
-        var offset = headerSize
-        func take(_ length: Int) throws -> [UInt8] {
-            guard length >= 0, offset + length <= page.count else {
-                throw VaultError.malformed("node entry past its page")
-            }
-            defer { offset += length }
-            return Array(page[offset..<offset + length])
-        }
         for index in 0..<count {
             if type == 1 {
-                let header = try take(4)
-                let key = try take(Int(readU16(header, 0)))
-                let value = try take(Int(readU16(header, 2)))
-                node.keys.append(key)
-                node.values.append(value)
+                let keyLength = Int(try reader.u16())
+                let valueLength = Int(try reader.u16())
+                node.keys.append(try reader.raw(keyLength))
+                node.values.append(try reader.raw(valueLength))
             } else {
-                let key = try take(Int(readU16(try take(2), 0)))
+                let key = try reader.raw(Int(try reader.u16()))
                 guard (index == 0) == key.isEmpty else {
                     throw VaultError.malformed("branch key emptiness")
                 }
                 node.keys.append(key)
                 node.children.append(
                     ChildLink(
-                        pointer: try PagePointer(encoded: try take(PagePointer.encodedSize)),
+                        pointer: try PagePointer(encoded: try reader.raw(PagePointer.encodedSize)),
                         node: nil))
             }
             if index > (type == 1 ? 0 : 1) {
@@ -126,13 +116,4 @@ final class Node {
         node.isDirty = false
         return node
     }
-}
-
-private func appendU16(_ bytes: inout [UInt8], _ value: UInt16) {
-    bytes.append(UInt8(value & 0xff))
-    bytes.append(UInt8(value >> 8))
-}
-
-private func readU16(_ bytes: [UInt8], _ offset: Int) -> UInt16 {
-    UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8
 }

@@ -17,7 +17,7 @@ struct MountTests {
             binary, ["mount", "--password-file", sandbox.passwordFile],
             environment: sandbox.environment)
         try #require(result.status == 0, "mount failed: \(result.error)")
-        let vaultID = try #require(VaultHeaderPeekForTests.vaultID(sandbox.vault))
+        let vaultID = try #require(PageStore.peekVaultID(atPath: sandbox.vault))
         let mountpoint = MountPoint.path(forVaultID: vaultID)
         #expect(MountPoint.isMounted(mountpoint))
         let pid = try #require(
@@ -220,15 +220,6 @@ extension MountTests {
     }
 }
 
-enum VaultHeaderPeekForTests {
-    static func vaultID(_ path: String) -> [UInt8]? {
-        guard let data = FileManager.default.contents(atPath: path), data.count >= 40 else {
-            return nil
-        }
-        return Array(data[24..<40])
-    }
-}
-
 /// As an ordinary user (uid 65534), through the setuid fusermount3, as on a desktop.
 @Suite(
     "a real mount by an ordinary user", .serialized,
@@ -269,7 +260,7 @@ struct OrdinaryUserMountTests {
         #expect(mounted.status == 0, "\(mounted.error)")
         let vault = home + "/.local/share/claude-env/claude-env.vault"
         let mountpoint = MountPoint.path(
-            forVaultID: try #require(VaultHeaderPeekForTests.vaultID(vault)))
+            forVaultID: try #require(PageStore.peekVaultID(atPath: vault)))
         let mountLine = try String(contentsOfFile: "/proc/mounts", encoding: .utf8).split(
             separator: "\n"
         )
