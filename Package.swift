@@ -30,15 +30,20 @@ let package = Package(
         .target(name: "VaultStore", dependencies: ["Crypto"]),
         .target(name: "VaultTree", dependencies: ["VaultStore"]),
         .target(name: "VaultFS", dependencies: ["VaultTree", "VaultStore", "Crypto"]),
-        .target(name: "VaultMount", dependencies: ["FuseBinding", "Platform", "VaultFS"]),
+        .target(
+            name: "VaultMount", dependencies: ["Crypto", "FuseBinding", "Platform", "VaultFS"]),
+
+        // Container engines, the image, and the project a container is for.
+        .target(name: "Container", dependencies: ["Crypto", "Platform"]),
 
         // The command line.
         .target(name: "ArgumentParsing"),
         .target(
             name: "ClaudeEnvCLI",
             dependencies: [
-                "ArgumentParsing", "BenchmarkSuite", "Crypto", "FuseBinding", "Platform", "VaultFS",
-                "VaultMount", "VaultStore",
+                "ArgumentParsing", "BenchmarkSuite", "Container", "Crypto", "FuseBinding",
+                "Platform",
+                "VaultFS", "VaultMount", "VaultStore",
             ]
         ),
         .executableTarget(name: "claude-env", dependencies: ["ClaudeEnvCLI"]),
@@ -66,6 +71,7 @@ let package = Package(
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "ArgumentParsingTests", dependencies: ["ArgumentParsing"]),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
+        .testTarget(name: "ContainerTests", dependencies: ["Container"], exclude: ["Golden"]),
         .testTarget(name: "VaultStoreTests", dependencies: ["VaultStore", "Crypto"]),
         .testTarget(
             name: "VaultTreeTests",

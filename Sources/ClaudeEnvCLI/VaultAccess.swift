@@ -128,8 +128,7 @@ struct VaultAccess {
     }
 
     private func freshnessFile(_ store: PageStore) -> String {
-        let hex = store.vaultID.map { String(format: "%02x", $0) }.joined()
-        return locations.stateDirectory + "/vaults/" + hex
+        locations.stateDirectory + "/vaults/" + Hex.encode(store.vaultID)
     }
 
     func freshness(for store: PageStore) -> FreshnessRecord? {

@@ -32,7 +32,9 @@ public enum Subprocess {
     /// Runs `program` (a path, or a name looked up on `PATH`) with `arguments`, waits for it,
     /// and returns its exit status and everything it wrote. A child killed by a signal
     /// reports 128 plus the signal number, as shells do.
-    public static func run(_ program: String, _ arguments: [String]) throws(SpawnError) -> Result {
+    public static func run(
+        _ program: String, _ arguments: [String], environment: [String: String]? = nil
+    ) throws(SpawnError) -> Result {
         var outputPipe: [Int32] = [0, 0]
         var errorPipe: [Int32] = [0, 0]
         guard makePipe(&outputPipe) else { throw SpawnError(program: program, errno: errno) }
@@ -53,8 +55,10 @@ public enum Subprocess {
         let argv = ([program] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = withCleanSignalAttributes { attributes in
-            posix_spawnp(&pid, program, &actions, &attributes, argv, environ)
+        let spawned = withEnvironment(environment) { envp in
+            withCleanSignalAttributes { attributes in
+                posix_spawnp(&pid, program, &actions, &attributes, argv, envp)
+            }
         }
         close(outputPipe[1])
         close(errorPipe[1])
@@ -67,10 +71,91 @@ public enum Subprocess {
         let (output, error) = drain(outputPipe[0], errorPipe[0])
         close(outputPipe[0])
         close(errorPipe[0])
+        return Result(status: wait(for: pid), output: output, error: error)
+    }
+
+    /// Runs `program` on this process's terminal and streams: it reads standard input (or
+    /// `input`, when given, through a pipe) and writes straight to standard output and error.
+    /// While it runs, this process ignores the terminal's interrupt and quit keys, which
+    /// belong to the child, as `system(3)` does. Returns the child's exit status.
+    public static func runAttached(
+        _ program: String, _ arguments: [String], environment: [String: String]? = nil,
+        input: [UInt8]? = nil
+    ) throws(SpawnError) -> Int32 {
+        var inputPipe: [Int32] = [-1, -1]
+        if input != nil {
+            guard makePipe(&inputPipe) else { throw SpawnError(program: program, errno: errno) }
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if input != nil { posix_spawn_file_actions_adddup2(&actions, inputPipe[0], 0) }
+
+        var ignore = sigaction()
+        ignore.__sigaction_handler.sa_handler = SIG_IGN
+        var previousInterrupt = sigaction()
+        var previousQuit = sigaction()
+        sigaction(SIGINT, &ignore, &previousInterrupt)
+        sigaction(SIGQUIT, &ignore, &previousQuit)
+        defer {
+            sigaction(SIGINT, &previousInterrupt, nil)
+            sigaction(SIGQUIT, &previousQuit, nil)
+        }
+
+        let argv = ([program] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = withEnvironment(environment) { envp in
+            withCleanSignalAttributes { attributes in
+                posix_spawnp(&pid, program, &actions, &attributes, argv, envp)
+            }
+        }
+        if input != nil { close(inputPipe[0]) }
+        guard spawned == 0 else {
+            if input != nil { close(inputPipe[1]) }
+            throw SpawnError(program: program, errno: spawned)
+        }
+        if let input {
+            // A child that stops reading early must not kill this process with SIGPIPE.
+            var ignorePipe = sigaction()
+            ignorePipe.__sigaction_handler.sa_handler = SIG_IGN
+            var previousPipe = sigaction()
+            sigaction(SIGPIPE, &ignorePipe, &previousPipe)
+            writeAll(inputPipe[1], input)
+            close(inputPipe[1])
+            sigaction(SIGPIPE, &previousPipe, nil)
+        }
+        return wait(for: pid)
+    }
+
+    /// Waits for `pid`; a child killed by a signal reports 128 plus the signal number.
+    private static func wait(for pid: pid_t) -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Result(status: exitStatus, output: output, error: error)
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+
+    private static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) {
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeBytes {
+                write(descriptor, $0.baseAddress! + written, bytes.count - written)
+            }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { return }
+            written += count
+        }
+    }
+
+    /// Calls `body` with a C environment block: `environment`, or this process's own.
+    private static func withEnvironment<R>(
+        _ environment: [String: String]?,
+        _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R
+    ) -> R {
+        guard let environment else { return body(environ) }
+        let block = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { block.forEach { free($0) } }
+        return block.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
     /// A pipe whose ends close on exec, so no other child inherits them.

@@ -1,3 +1,4 @@
+import Crypto
 import Platform
 
 #if canImport(Glibc)
@@ -10,8 +11,7 @@ import Platform
 public enum MountPoint {
     /// The mount point of the vault with `vaultID`: the same for that vault on every run.
     public static func path(forVaultID vaultID: [UInt8]) -> String {
-        "/tmp/claude-env-"
-            + vaultID.prefix(6).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        "/tmp/claude-env-" + Hex.encode(vaultID.prefix(6))
     }
 
     public enum PreparationError: Error, CustomStringConvertible, Equatable {

@@ -1,3 +1,5 @@
+import Crypto
+
 /// What this machine last saw of a vault (§10 of the spec), and how a vault compares to it.
 public struct FreshnessRecord: Sendable, Equatable {
     public var sequence: UInt64
@@ -41,11 +43,7 @@ public struct FreshnessRecord: Sendable, Equatable {
 
     /// `sequence` and the commit id in hex, one line.
     public var encoded: String {
-        let hex = commitID.map { byte in
-            let digits = String(byte, radix: 16)
-            return digits.count == 1 ? "0" + digits : digits
-        }
-        return "\(sequence) \(hex.joined())\n"
+        "\(sequence) \(Hex.encode(commitID))\n"
     }
 
     public init?(encoded text: String) {
