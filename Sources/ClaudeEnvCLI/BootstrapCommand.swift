@@ -1,6 +1,7 @@
 import ArgumentParsing
 import Crypto
 import Foundation
+import Platform
 import VaultFS
 import VaultStore
 
@@ -81,9 +82,13 @@ enum BootstrapCommand {
                     + "next time use --api-key-file\n")
         }
         if let file = arguments.value("api-key-file") {
-            guard let data = FileManager.default.contents(atPath: file) else {
+            // Read through a descriptor, so that a pipe such as <(pass show key) works too.
+            let descriptor = open(file, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0, let data = readToEnd(descriptor) else {
+                if descriptor >= 0 { close(descriptor) }
                 throw CommandFailure("cannot read the API key file \(file)", status: .noInput)
             }
+            close(descriptor)
             apiKey = Array(
                 String(decoding: data, as: UTF8.self).trimmingCharacters(
                     in: .whitespacesAndNewlines

@@ -19,17 +19,25 @@ public enum ClaudeEnv {
             """,
         subcommands: [
             BootstrapCommand.command,
+            StartCommand.command,
+            ContainerCommands.stop,
+            ContainerCommands.lock,
             PasswdCommand.command,
             FsckCommand.command,
             MountCommand.mount,
             MountCommand.unmount,
             StatusCommand.command,
+            ContainerCommands.buildImage,
+            DoctorCommand.command,
             VaultCommand.command,
             VersionCommand.command,
             BenchCommand.command,
         ],
         examples: [
             Example("claude-env bootstrap", "Create the vault; the password is asked twice."),
+            Example(
+                "claude-env start", "Open a shell in this project's container, vault mounted."),
+            Example("claude-env lock", "Stop the vault's containers, unmount it, wipe the key."),
             Example("claude-env vault ls home", "List the home directory kept in the vault."),
             Example(
                 "claude-env version",
@@ -76,6 +84,16 @@ public enum ClaudeEnv {
         switch Array(path.dropFirst()) {
         case ["bootstrap"]:
             return try BootstrapCommand.run(arguments, path: path, context: context)
+        case ["start"]:
+            return try StartCommand.run(arguments, path: path, context: context)
+        case ["stop"]:
+            return try ContainerCommands.runStop(arguments, path: path, context: context)
+        case ["lock"]:
+            return try ContainerCommands.runLock(arguments, path: path, context: context)
+        case ["build-image"]:
+            return try ContainerCommands.runBuildImage(arguments, path: path, context: context)
+        case ["doctor"]:
+            return try DoctorCommand.run(arguments, path: path, context: context)
         case ["passwd"]:
             return try PasswdCommand.run(arguments, path: path, context: context)
         case ["fsck"]:
@@ -83,7 +101,7 @@ public enum ClaudeEnv {
         case ["mount"]:
             return try MountCommand.runMount(arguments, path: path, context: context)
         case ["status"]:
-            return try StatusCommand.run(arguments, context: context)
+            return try StatusCommand.run(arguments, path: path, context: context)
         case ["unmount"]:
             return try MountCommand.runUnmount(arguments, context: context)
         case let words where words.count == 2 && words[0] == "vault":

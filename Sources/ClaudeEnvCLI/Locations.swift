@@ -11,7 +11,7 @@ struct Locations {
         return home + "/" + fallback
     }
 
-    /// `$XDG_CONFIG_HOME/claude-env`: the remembered vault path.
+    /// `$XDG_CONFIG_HOME/claude-env`: the remembered vault path, engine and such.
     var configDirectory: String { base("XDG_CONFIG_HOME", ".config") + "/claude-env" }
     /// `$XDG_STATE_HOME/claude-env`: per-vault freshness records, daemon logs.
     var stateDirectory: String { base("XDG_STATE_HOME", ".local/state") + "/claude-env" }
@@ -25,25 +25,36 @@ struct Locations {
     /// The vault to use: `--volume`, else the remembered one, else the default location.
     func vaultPath(option: String?) -> String {
         if let option { return absolute(option) }
-        if let remembered = rememberedVault() { return remembered }
+        if let remembered = setting("volume") { return remembered }
         return dataDirectory + "/" + Self.vaultFileName
     }
 
-    func rememberedVault() -> String? {
-        guard let text = try? String(contentsOfFile: configFile, encoding: .utf8) else {
-            return nil
-        }
-        for line in text.split(separator: "\n") where line.hasPrefix("volume=") {
-            return String(line.dropFirst("volume=".count))
-        }
-        return nil
+    func remember(vault path: String) throws { try remember("volume", path) }
+
+    /// The value of `key` in the config file: lines of `key=value`.
+    func setting(_ key: String) -> String? {
+        settings().last { $0.key == key }?.value
     }
 
-    func remember(vault path: String) throws {
+    /// Sets `key` in the config file, keeping every other line.
+    func remember(_ key: String, _ value: String) throws {
+        var lines = settings().filter { $0.key != key }
+        lines.append((key, value))
         try FileManager.default.createDirectory(
             atPath: configDirectory, withIntermediateDirectories: true,
             attributes: [.posixPermissions: 0o700])
-        try "volume=\(path)\n".write(toFile: configFile, atomically: true, encoding: .utf8)
+        let text = lines.map { "\($0.key)=\($0.value)\n" }.joined()
+        try text.write(toFile: configFile, atomically: true, encoding: .utf8)
+    }
+
+    private func settings() -> [(key: String, value: String)] {
+        guard let text = try? String(contentsOfFile: configFile, encoding: .utf8) else {
+            return []
+        }
+        return text.split(separator: "\n").compactMap { line in
+            guard let equals = line.firstIndex(of: "="), !line.hasPrefix("#") else { return nil }
+            return (String(line[..<equals]), String(line[line.index(after: equals)...]))
+        }
     }
 
     func absolute(_ path: String) -> String {

@@ -76,13 +76,15 @@ enum MountCommand {
             DetachedProcess.forbidDumpsAndTracing()
             return try serve(arguments, context: context, masterKey: nil)
         }
-        return try startInBackground(arguments, context: context)
+        return try startInBackground(
+            arguments, context: context, allowOther: arguments.isSet("allow-other"))
     }
 
     /// Unlocks in this process, then hands the key to a server process in a session of its own.
-    private static func startInBackground(_ arguments: ParsedArguments, context: CommandContext)
-        throws -> Int32
-    {
+    /// `arguments` are those of a command that takes the vault and password options.
+    static func startInBackground(
+        _ arguments: ParsedArguments, context: CommandContext, allowOther: Bool
+    ) throws -> Int32 {
         let access = VaultAccess(context: context)
         // The vault is closed again, releasing its lock, before the server opens it.
         let (path, vaultID, key): (String, [UInt8], [UInt8]) = try {
@@ -112,7 +114,7 @@ enum MountCommand {
             locations.stateDirectory + "/mount-" + (mountpoint as NSString).lastPathComponent
             + ".log"
         var words = ["mount", "--key-fd", "3", "--volume", path]
-        if arguments.isSet("allow-other") { words.append("--allow-other") }
+        if allowOther { words.append("--allow-other") }
         if arguments.value("mountpoint") != nil { words += ["--mountpoint", mountpoint] }
         if arguments.isSet("accept-stale") { words.append("--accept-stale") }
         var environment = context.environment
@@ -167,9 +169,7 @@ enum MountCommand {
         var options = ["fsname=claude-env", "subtype=claude-env", "default_permissions", "noatime"]
         if arguments.isSet("allow-other") || getuid() == 0 {
             if getuid() != 0 && !userAllowOther() {
-                throw CommandFailure(
-                    "--allow-other needs 'user_allow_other' in /etc/fuse.conf; add that line (as root) and retry",
-                    status: .unavailable)
+                throw CommandFailure(allowOtherAdvice, status: .unavailable)
             }
             options.append("allow_other")
         }
@@ -238,11 +238,16 @@ enum MountCommand {
             ?? MountPoint.path(forVaultID: vaultID)
     }
 
+    static let allowOtherAdvice =
+        "--allow-other needs 'user_allow_other' in /etc/fuse.conf; add that line as root "
+        + "(echo user_allow_other | sudo tee -a /etc/fuse.conf) and retry"
+
     static let mountpointOption = Option(
         "mountpoint", value: "DIR",
         help: "Mount at DIR instead of /tmp/claude-env-<id> (containers expect the default).")
 
-    private static func userAllowOther() -> Bool {
+    /// Whether /etc/fuse.conf lets users other than root mount with `allow_other`.
+    static func userAllowOther() -> Bool {
         guard let text = try? String(contentsOfFile: "/etc/fuse.conf", encoding: .utf8) else {
             return false
         }

@@ -1,4 +1,5 @@
 import ArgumentParsing
+import Container
 import Foundation
 import VaultMount
 import VaultStore
@@ -10,10 +11,14 @@ enum StatusCommand {
         abstract: "Show the vault's path and size, and whether and where it is mounted.",
         discussion:
             "Needs no password: it reads only the vault's plaintext header and the kernel's mount table.",
-        options: [VaultAccess.volumeOption],
+        options: [VaultAccess.volumeOption, Workbench.engineOption],
         examples: [Example("claude-env status", "Show the state of the remembered vault.")])
 
-    static func run(_ arguments: ParsedArguments, context: CommandContext) throws -> Int32 {
+    static func run(
+        _ arguments: ParsedArguments, path commandPath: [String], context: CommandContext
+    )
+        throws -> Int32
+    {
         let locations = Locations(environment: context.environment)
         let path = locations.vaultPath(option: arguments.value("volume"))
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
@@ -46,8 +51,52 @@ enum StatusCommand {
         } else {
             text += "mounted:  no\n"
         }
+        text += containerStatus(arguments, path: commandPath, vaultID: vaultID, context: context)
         context.console.writeOutput(text)
         return ExitCode.success.rawValue
+    }
+
+    /// The engine, the image, and the vault's containers by project.
+    private static func containerStatus(
+        _ arguments: ParsedArguments, path: [String], vaultID: [UInt8], context: CommandContext
+    ) -> String {
+        let workbench = Workbench(context: context)
+        let engine: ContainerEngine
+        do {
+            engine = try workbench.engine(arguments, path: path)
+        } catch {
+            let first = "\(error)".split(separator: "\n").first ?? ""
+            return "engine:   none (\(first))\n"
+        }
+        var text =
+            "engine:   \(engine.kind.rawValue), \(engine.isRootless ? "rootless" : "rootful")\n"
+        let recipe = workbench.recipe
+        switch workbench.imageState(engine, recipe) {
+        case .fresh: text += "image:    \(recipe.tag), up to date\n"
+        case .missing(let older):
+            text +=
+                "image:    \(recipe.tag) not built\(older.isEmpty ? "" : ", only older ones") "
+                + "(start builds it)\n"
+        }
+        let line = engine.commandLine
+        let listed =
+            (try? engine.run(
+                line.names(
+                    withLabel: EngineCommandLine.Label.vault,
+                    value: MountPoint.identifier(forVaultID: vaultID)))) ?? ""
+        let names = listed.split(separator: "\n").map(String.init)
+        if names.isEmpty {
+            text += "containers: none running\n"
+        } else {
+            text += "containers:\n"
+            let described = (try? engine.run(line.projects(names))) ?? ""
+            for entry in described.split(separator: "\n") {
+                let words = entry.split(separator: " ", maxSplits: 1)
+                let name = words.first.map { $0.hasPrefix("/") ? $0.dropFirst() : $0 } ?? ""
+                text += "  \(name)  (project \(words.count > 1 ? String(words[1]) : "?"))\n"
+            }
+        }
+        return text
     }
 
     private static func megabytes(_ bytes: UInt64) -> String {

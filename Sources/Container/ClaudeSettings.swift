@@ -51,7 +51,8 @@ public enum ClaudeSettings {
                 atPath: directory, withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o700])
             let data = try JSONSerialization.data(
-                withJSONObject: settings, options: [.prettyPrinted, .sortedKeys])
+                withJSONObject: settings,
+                options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             try (data + Data("\n".utf8)).write(to: URL(fileURLWithPath: file), options: .atomic)
         } catch {
             throw ContainerError(

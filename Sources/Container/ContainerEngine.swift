@@ -23,11 +23,16 @@ public struct ContainerEngine: Sendable, Equatable {
     /// Whether the engine runs without root privileges. A rootful engine reaches the FUSE
     /// mount as root, which needs the mount's `allow_other`.
     public var isRootless: Bool
+    /// The environment the engine's client runs with (`DOCKER_HOST`, `CONTAINERS_CONF`…).
+    public var environment: [String: String]
 
-    public init(kind: EngineKind, program: String, isRootless: Bool) {
+    public init(
+        kind: EngineKind, program: String, isRootless: Bool, environment: [String: String]
+    ) {
         self.kind = kind
         self.program = program
         self.isRootless = isRootless
+        self.environment = environment
     }
 
     public var commandLine: EngineCommandLine {
@@ -36,16 +41,16 @@ public struct ContainerEngine: Sendable, Equatable {
 
     /// Finds the engine to use: `preferred` if given, else Docker when its daemon answers,
     /// else Podman. `searchPath` is the `PATH` to look in.
-    public static func detect(preferred: EngineKind?, searchPath: String) throws(ContainerError)
-        -> ContainerEngine
-    {
+    public static func detect(
+        preferred: EngineKind?, searchPath: String, environment: [String: String]
+    ) throws(ContainerError) -> ContainerEngine {
         var failures: [String] = []
         for kind in preferred.map({ [$0] }) ?? EngineKind.allCases {
             guard let program = findExecutable(kind.rawValue, in: searchPath) else { continue }
             let probe = EngineCommandLine(kind: kind, isRootless: false).rootlessProbe()
             let result: Subprocess.Result
             do {
-                result = try Subprocess.run(program, probe)
+                result = try Subprocess.run(program, probe, environment: environment)
             } catch {
                 failures.append("\(kind.rawValue): \(error)")
                 continue
@@ -53,7 +58,8 @@ public struct ContainerEngine: Sendable, Equatable {
             if result.status == 0 {
                 let answer = result.outputText.trimmingCharacters(in: .whitespacesAndNewlines)
                 let rootless = kind == .docker ? answer.contains("rootless") : answer == "true"
-                return ContainerEngine(kind: kind, program: program, isRootless: rootless)
+                return ContainerEngine(
+                    kind: kind, program: program, isRootless: rootless, environment: environment)
             }
             let detail = result.errorText.trimmingCharacters(in: .whitespacesAndNewlines)
             failures.append("\(kind.rawValue) does not answer: \(detail)")
@@ -94,7 +100,7 @@ public struct ContainerEngine: Sendable, Equatable {
     public func run(_ arguments: [String]) throws(ContainerError) -> String {
         let result: Subprocess.Result
         do {
-            result = try Subprocess.run(program, arguments)
+            result = try Subprocess.run(program, arguments, environment: environment)
         } catch {
             throw ContainerError(.engineFailed, "\(error)")
         }
@@ -113,7 +119,8 @@ public struct ContainerEngine: Sendable, Equatable {
         -> Int32
     {
         do {
-            return try Subprocess.runAttached(program, arguments, input: input)
+            return try Subprocess.runAttached(
+                program, arguments, environment: environment, input: input)
         } catch {
             throw ContainerError(.engineFailed, "\(error)")
         }

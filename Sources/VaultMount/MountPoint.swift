@@ -11,7 +11,12 @@ import Platform
 public enum MountPoint {
     /// The mount point of the vault with `vaultID`: the same for that vault on every run.
     public static func path(forVaultID vaultID: [UInt8]) -> String {
-        "/tmp/claude-env-" + Hex.encode(vaultID.prefix(6))
+        "/tmp/claude-env-" + identifier(forVaultID: vaultID)
+    }
+
+    /// The short id of a vault in its mount point's name and its containers' labels.
+    public static func identifier(forVaultID vaultID: [UInt8]) -> String {
+        Hex.encode(vaultID.prefix(6))
     }
 
     public enum PreparationError: Error, CustomStringConvertible, Equatable {
@@ -71,18 +76,31 @@ public enum MountPoint {
     }
 
     /// Whether `path` is a mount point, by the kernel's own table.
-    public static func isMounted(_ path: String) -> Bool {
-        guard let file = fopen("/proc/self/mountinfo", "r") else { return false }
+    public static func isMounted(_ path: String) -> Bool { options(ofMountAt: path) != nil }
+
+    /// The options of the mount at `path`, per mount and per filesystem (a FUSE mount shows
+    /// `allow_other` among the latter), or nil when nothing is mounted there.
+    public static func options(ofMountAt path: String) -> Set<String>? {
+        guard let file = fopen("/proc/self/mountinfo", "r") else { return nil }
         defer { fclose(file) }
         var line: UnsafeMutablePointer<CChar>?
         var capacity = 0
         defer { free(line) }
+        var found: Set<String>?
         while getline(&line, &capacity, file) > 0 {
-            // Field 5 is the mount point, with spaces and such escaped as octal.
+            // Field 5 is the mount point, with spaces and such escaped as octal; field 6 the
+            // mount's options; after the "-" separator come the type, source and the
+            // filesystem's options. The last mount listed at a path is the one in effect.
             let fields = String(cString: line!).split(separator: " ")
-            if fields.count > 4 && unescape(String(fields[4])) == path { return true }
+            guard fields.count > 5, unescape(String(fields[4])) == path else { continue }
+            var options = Set(fields[5].split(separator: ",").map(String.init))
+            if let separator = fields.firstIndex(of: "-"), separator + 3 < fields.count {
+                let superOptions = fields[separator + 3].trimmingSuffix(while: \.isNewline)
+                options.formUnion(superOptions.split(separator: ",").map(String.init))
+            }
+            found = options
         }
-        return false
+        return found
     }
 
     /// Detaches the mount at `path`, lazily so that a dead daemon's mount goes too.
@@ -109,6 +127,14 @@ public enum MountPoint {
                 index += 1
             }
         }
+        return result
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingSuffix(while predicate: (Character) -> Bool) -> Substring {
+        var result = self
+        while let last = result.last, predicate(last) { result.removeLast() }
         return result
     }
 }
