@@ -13,8 +13,11 @@ public enum HelpRenderer {
                 paragraphs.map { wrap($0, width: 80).joined(separator: "\n") }.joined(
                     separator: "\n\n"))
         }
+        // Each option or argument stays whole on a line; continuation lines are indented.
+        let indent = "       "
         sections.append(
-            wrap("USAGE: \(usage(command, path: path))", width: 80).joined(separator: "\n       "))
+            wrap(["USAGE:"] + usageItems(command, path: path), width: 80, indent: indent.count)
+                .joined(separator: "\n" + indent))
 
         if !command.arguments.isEmpty {
             sections.append(
@@ -48,6 +51,10 @@ public enum HelpRenderer {
 
     /// The one-line synopsis, for example `claude-env bench crypto [--json FILE]`.
     public static func usage(_ command: Command, path: [String]) -> String {
+        usageItems(command, path: path).joined(separator: " ")
+    }
+
+    static func usageItems(_ command: Command, path: [String]) -> [String] {
         var words = [path.joined(separator: " ")]
         if !command.subcommands.isEmpty {
             words.append("<command>")
@@ -64,7 +71,7 @@ public enum HelpRenderer {
         if let trailing = command.trailingWordsName {
             words.append("[-- \(trailing) …]")
         }
-        return words.joined(separator: " ")
+        return words
     }
 
     /// Two columns: names padded to a common width (at most 24), help wrapped beside them.
@@ -85,14 +92,21 @@ public enum HelpRenderer {
     }
 
     static func wrap(_ text: String, width: Int) -> [String] {
+        wrap(text.split(separator: " ").map(String.init), width: width, indent: 0)
+    }
+
+    /// Lines of at most `width` columns from `items` joined by spaces; every line after the
+    /// first loses `indent` columns to the indentation it will get.
+    static func wrap(_ items: [String], width: Int, indent: Int) -> [String] {
         var lines: [String] = []
         var line = ""
-        for word in text.split(separator: " ") {
-            if !line.isEmpty && line.count + 1 + word.count > width {
+        for item in items {
+            let room = lines.isEmpty ? width : width - indent
+            if !line.isEmpty && line.count + 1 + item.count > room {
                 lines.append(line)
                 line = ""
             }
-            line += line.isEmpty ? String(word) : " " + word
+            line += line.isEmpty ? item : " " + item
         }
         lines.append(line)
         return lines

@@ -21,6 +21,11 @@ struct HelpAndUsageTests {
             (["status", "--help"], "help-status.txt"),
             (["vault", "--help"], "help-vault.txt"),
             (["vault", "put", "--help"], "help-vault-put.txt"),
+            (["start", "--help"], "help-start.txt"),
+            (["stop", "--help"], "help-stop.txt"),
+            (["lock", "--help"], "help-lock.txt"),
+            (["build-image", "--help"], "help-build-image.txt"),
+            (["doctor", "--help"], "help-doctor.txt"),
         ])
     func helpMatchesGolden(arguments: [String], golden: String) throws {
         let result = runCLI(arguments)
@@ -48,6 +53,9 @@ struct HelpAndUsageTests {
         ["bootstrap", "--kdf", "md5"],
         ["vault", "cat"],
         ["passwd", "--password-file"],
+        ["stop", "--engine", "lxc"],
+        ["build-image", "--claude-code-version", "1; rm -rf ~"],
+        ["start", "--image"],
     ]
 
     @Test("every usage error exits 64 and says what was wrong and where to get help")

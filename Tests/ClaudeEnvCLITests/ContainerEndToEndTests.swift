@@ -1,0 +1,245 @@
+import Container
+import Foundation
+import Glibc
+import Platform
+import Testing
+import VaultMount
+import VaultStore
+
+/// The engines to run the end-to-end suite against; an engine that does not answer is skipped
+/// unless `CLAUDE_ENV_REQUIRE_ENGINES=1` (CI), when it fails the suite.
+private let environment = ProcessInfo.processInfo.environment
+private let requireEngines = environment["CLAUDE_ENV_REQUIRE_ENGINES"] == "1"
+private let searchPath = environment["PATH"] ?? "/usr/bin:/bin"
+
+/// A tiny image made here from busybox, since no registry can be reached.
+private let testImage = "claude-env-test:busybox"
+
+@Suite(
+    "bootstrap, start, join, lock with a real container engine", .serialized,
+    .enabled(if: access("/dev/fuse", R_OK | W_OK) == 0, "needs /dev/fuse"))
+struct ContainerEndToEndTests {
+    @Test("the whole workflow", arguments: EngineKind.allCases)
+    func workflow(kind: EngineKind) throws {
+        let engine: ContainerEngine
+        do {
+            engine = try ContainerEngine.detect(
+                preferred: kind, searchPath: searchPath, environment: environment)
+        } catch {
+            if requireEngines { Issue.record("\(kind.rawValue) is required: \(error)") }
+            return
+        }
+        try makeTestImage(engine)
+        let world = try World(engine: engine)
+        defer { world.remove() }
+        try world.run(engine)
+    }
+
+    /// Imports a root filesystem of busybox and its applets as `testImage`.
+    private func makeTestImage(_ engine: ContainerEngine) throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "claude-env-rootfs-\(UUID().uuidString)"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let busybox = try #require(
+            ContainerEngine.findExecutable("busybox", in: searchPath + ":/bin:/usr/bin"),
+            "busybox is needed for the test image (apt-get install busybox-static)")
+        try FileManager.default.createDirectory(
+            atPath: root + "/rootfs/bin", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: root + "/rootfs/etc", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: busybox, toPath: root + "/rootfs/bin/busybox")
+        let applets = try Subprocess.run(busybox, ["--list"]).outputText
+        for applet in applets.split(separator: "\n") where applet != "busybox" {
+            try FileManager.default.createSymbolicLink(
+                atPath: root + "/rootfs/bin/\(applet)", withDestinationPath: "busybox")
+        }
+        try "root:x:0:0:root:/root:/bin/sh\n".write(
+            toFile: root + "/rootfs/etc/passwd", atomically: true, encoding: .utf8)
+        let tar = try Subprocess.run(
+            "tar", ["-C", root + "/rootfs", "-cf", root + "/rootfs.tar", "."])
+        try #require(tar.status == 0, "tar: \(tar.errorText)")
+        try engine.run(["import", root + "/rootfs.tar", testImage])
+    }
+}
+
+/// A user's world: a home with a vault, a project with a git remote, a sibling project and
+/// a private file in the home, none of which the container may see.
+private struct World {
+    let engine: ContainerEngine
+    let base: String
+    var home: String { base + "/home" }
+    var project: String { base + "/projects/app" }
+    var sibling: String { base + "/projects/other" }
+    var passwordFile: String { base + "/password" }
+    var vault: String { home + "/.local/share/claude-env/claude-env.vault" }
+    let marker = "marker-\(UUID().uuidString)"
+    let apiKey = "sk-test-\(UUID().uuidString)"
+
+    init(engine: ContainerEngine) throws {
+        self.engine = engine
+        base =
+            FileManager.default.temporaryDirectory.appendingPathComponent(
+                "claude-env-e2e-\(UUID().uuidString)"
+            ).path
+        for directory in [home, project + "/src", sibling] {
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true)
+        }
+        try "first password\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        try "private\n".write(toFile: home + "/private-note", atomically: true, encoding: .utf8)
+        try "other\n".write(toFile: sibling + "/secret", atomically: true, encoding: .utf8)
+        try "code\n".write(toFile: project + "/src/main.c", atomically: true, encoding: .utf8)
+        try apiKey.write(toFile: base + "/api-key", atomically: true, encoding: .utf8)
+        let git = try Subprocess.run("git", ["init", "-q", project])
+        try #require(git.status == 0, "git init: \(git.errorText)")
+        let remote = try Subprocess.run(
+            "git", ["-C", project, "remote", "add", "origin", "git@github.com:ada/app.git"])
+        try #require(remote.status == 0)
+    }
+
+    func remove() {
+        _ = try? claudeEnv(["lock"])
+        try? FileManager.default.removeItem(atPath: base)
+    }
+
+    /// Runs the real program in the project directory, as the user would.
+    func claudeEnv(_ words: [String], password: Bool = true) throws -> Subprocess.Result {
+        let binary = productsDirectory.appendingPathComponent("claude-env").path
+        var variables = [
+            "HOME": home, "PATH": searchPath, "CLAUDE_ENV_ENGINE": engine.kind.rawValue,
+        ]
+        for name in ["DOCKER_HOST", "CONTAINERS_CONF"] { variables[name] = environment[name] }
+        // The password option goes before any `-- COMMAND`.
+        var arguments = [binary] + words
+        if password {
+            arguments.insert(
+                contentsOf: ["--password-file", passwordFile],
+                at: arguments.firstIndex(of: "--") ?? arguments.endIndex)
+        }
+        return try Subprocess.run(
+            "/usr/bin/env", ["-C", project] + arguments, environment: variables)
+    }
+
+    func start(_ script: String, password: Bool = true) throws -> Subprocess.Result {
+        try claudeEnv(
+            ["start", "--image", testImage, "--network", "none", "--", "/bin/sh", "-c", script],
+            password: password)
+    }
+
+    func run(_ engine: ContainerEngine) throws {
+        let bootstrap = try claudeEnv(["bootstrap", "--api-key-file", base + "/api-key"])
+        try #require(bootstrap.status == 0, "bootstrap: \(bootstrap.errorText)")
+        let vaultID = try #require(PageStore.peekVaultID(atPath: vault))
+        let mountpoint = MountPoint.path(forVaultID: vaultID)
+        let label =
+            "label=\(EngineCommandLine.Label.vault)=\(MountPoint.identifier(forVaultID: vaultID))"
+
+        // Inside: HOME in the vault, the host's ids, no capabilities, only the two mounts.
+        let expectedMounts = [ContainerSpec.vaultPath, mountpoint, ContainerSpec.workspacePath]
+            .sorted().joined(separator: " ")
+        let checks = """
+            fail=0
+            check() { if eval "$2"; then echo "ok $1"; else echo "FAIL $1"; fail=1; fi; }
+            check home '[ "$HOME" = /claude-env/home ] && [ -d "$HOME" ]'
+            check user '[ "$(id -u):$(id -g)" = "\(getuid()):\(getgid())" ]'
+            check capabilities 'grep -q "^CapEff:[[:space:]]*0000000000000000$" /proc/self/status'
+            check no-new-privileges 'grep -q "^NoNewPrivs:[[:space:]]*1$" /proc/self/status'
+            mounts=$(cut -d" " -f5 /proc/self/mountinfo \\
+                | grep -vE '^/$|^/(proc|sys|dev)(/|$)|^/etc/(hostname|hosts|resolv.conf)$|^/run/.containerenv$|^/tmp$' \\
+                | sort | tr "\\n" " ")
+            check only-two-mounts '[ "$mounts" = "\(expectedMounts) " ]'
+            check no-host-home '[ ! -e \(home)/private-note ]'
+            check no-sibling '[ ! -e \(sibling) ]'
+            check no-shadow '[ ! -e /etc/shadow ]'
+            check workspace '[ "$(cat /workspace/src/main.c)" = code ] && [ "$PWD" = /workspace ]'
+            check docs-link '[ -d /workspace/_docs ]'
+            echo \(marker) > "$HOME/marker.txt"
+            echo \(marker)-docs > /workspace/_docs/notes.md
+            check writes '[ "$(cat "$HOME/marker.txt")" = \(marker) ]'
+            helper=$(sed -n 's/.*"apiKeyHelper" *: *"\\(.*\\)".*/\\1/p' "$CLAUDE_CONFIG_DIR/settings.json")
+            check api-key-helper '[ "$(sh -c "$helper")" = \(apiKey) ]'
+            check key-not-in-environment '! env | grep -q sk-test'
+            exit $fail
+            """
+        let inside = try start(checks)
+        #expect(inside.status == 0, "\(inside.outputText)\(inside.errorText)")
+        #expect(!inside.outputText.contains("FAIL"), "\(inside.outputText)")
+        #expect(inside.outputText.contains("ok only-two-mounts"))
+
+        // The command's exit status is start's; the vault stays mounted; _docs works on the host.
+        #expect(try start("exit 7").status == 7)
+        #expect(MountPoint.isMounted(mountpoint))
+        let docs = try String(contentsOfFile: project + "/_docs/notes.md", encoding: .utf8)
+        #expect(docs == marker + "-docs\n")
+        let exclude = try String(contentsOfFile: project + "/.git/info/exclude", encoding: .utf8)
+        #expect(exclude.contains("/_docs\n"))
+        #expect(!FileManager.default.fileExists(atPath: project + "/.gitignore"))
+
+        // A second start joins the first one's container; it keeps running for the first.
+        let first = Background { try start("touch /tmp/first-session; sleep 6") }
+        var joined: Subprocess.Result?
+        for _ in 0..<40 {
+            usleep(250_000)
+            let attempt = try start("[ -e /tmp/first-session ]")
+            if attempt.status == 0 {
+                joined = attempt
+                break
+            }
+        }
+        #expect(joined?.status == 0, "the second start never joined the first")
+        let running = try engine.run(["ps", "--filter", label, "--format", "{{.Names}}"])
+        #expect(running.split(separator: "\n").count == 1, "\(running)")
+        let inspected = try engine.run(["inspect", String(running.split(separator: "\n")[0])])
+        #expect(!inspected.contains(apiKey), "the API key shows in inspect")
+        #expect(first.wait()?.status == 0)
+        // The last session out stopped it.
+        #expect(try engine.run(["ps", "--filter", label, "--format", "{{.Names}}"]).isEmpty)
+
+        // lock stops a container in use, unmounts, and the vault holds the markers encrypted.
+        let busy = Background { try start("sleep 60") }
+        for _ in 0..<40 where (try? engine.run(["ps", "--filter", label, "-q"]))?.isEmpty ?? true {
+            usleep(250_000)
+        }
+        let lock = try claudeEnv(["lock"], password: false)
+        #expect(lock.status == 0, "\(lock.errorText)")
+        #expect(lock.errorText.contains("stopped claude-env-github.com-ada-app-"))
+        _ = busy.wait()
+        #expect(try engine.run(["ps", "--filter", label, "-q"]).isEmpty)
+        #expect(!MountPoint.isMounted(mountpoint))
+        let raw = try Data(contentsOf: URL(fileURLWithPath: vault))
+        #expect(raw.range(of: Data(marker.utf8)) == nil, "the marker is in the vault in plaintext")
+        #expect(raw.range(of: Data(apiKey.utf8)) == nil, "the API key is in the vault in plaintext")
+        let stored = try claudeEnv(["vault", "cat", "home/marker.txt"])
+        #expect(stored.outputText == marker + "\n")
+
+        // The next start needs the password again, and finds everything.
+        let refused = try start("true", password: false)
+        #expect(refused.status != 0)
+        #expect(refused.errorText.contains("password"), "\(refused.errorText)")
+        let again = try start(
+            "cat \"$HOME/marker.txt\" /workspace/_docs/notes.md")
+        #expect(again.status == 0, "\(again.errorText)")
+        #expect(again.outputText == "\(marker)\n\(marker)-docs\n")
+        #expect(try claudeEnv(["lock"], password: false).status == 0)
+        #expect(!MountPoint.isMounted(mountpoint))
+    }
+}
+
+/// Runs `body` on a thread of its own; `wait` returns its result.
+private final class Background: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Subprocess.Result?
+
+    init(_ body: @escaping @Sendable () throws -> Subprocess.Result) {
+        Thread.detachNewThread { [self] in
+            result = try? body()
+            done.signal()
+        }
+    }
+
+    func wait() -> Subprocess.Result? {
+        done.wait()
+        return result
+    }
+}
