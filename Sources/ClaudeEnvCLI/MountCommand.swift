@@ -214,18 +214,36 @@ enum MountCommand {
             context.console.writeError("\(path) is not mounted\n")
             return ExitCode.success.rawValue
         }
+        let server = FileBlockDevice.writerPID(of: path)
         MountPoint.detach(mountpoint)
-        // The serving process commits and releases the vault's lock on its way out.
-        for _ in 0..<200 {
+        // The serving process commits and releases the vault's lock on its way out. A mount
+        // namespace made while the vault was mounted (a rootless Podman's, say) keeps a copy
+        // of the mount that the detach does not reach, and with it the server: after a grace
+        // period it is asked to leave with SIGTERM, which commits the same way.
+        for attempt in 0..<240 {
             if (try? FileBlockDevice(openingExisting: path, access: .readOnly)) != nil {
                 context.console.writeError("unmounted \(mountpoint)\n")
                 return ExitCode.success.rawValue
+            }
+            if attempt == 40, let server, isMountServer(server, of: path) {
+                kill(server, SIGTERM)
             }
             usleep(50_000)
         }
         throw CommandFailure(
             "\(mountpoint) is unmounted, but the serving process still holds the vault",
             status: .unavailable)
+    }
+
+    /// Whether `pid` is a claude-env mount server of the vault at `path`, so that a reused
+    /// pid is never signalled.
+    private static func isMountServer(_ pid: Int32, of path: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else {
+            return false
+        }
+        let words = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        return words.contains("mount") && words.contains(path)
+            && (words.first.map { $0.hasSuffix("claude-env") } ?? false)
     }
 
     /// `--mountpoint DIR`, or the vault's own place in /tmp.

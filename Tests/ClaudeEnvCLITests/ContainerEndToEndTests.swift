@@ -30,7 +30,32 @@ struct ContainerEndToEndTests {
             return
         }
         try makeTestImage(engine)
-        let world = try World(engine: engine)
+        let world = try World(engine: engine, user: nil)
+        defer { world.remove() }
+        try world.run(engine)
+    }
+
+    /// A rootful Docker daemon reaches the mount as root: for an ordinary user that takes
+    /// `allow_other`, which /etc/fuse.conf must allow (CI sets `user_allow_other`).
+    @Test(
+        "the whole workflow as an ordinary user with a rootful Docker",
+        .enabled(
+            if: getuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0
+                && ordinaryUsersCanOpenFuse() && fuseAllowsOther(),
+            "needs root (to become uid 65534), setpriv, /dev/fuse open to users, user_allow_other"))
+    func ordinaryUser() throws {
+        let engine: ContainerEngine
+        do {
+            engine = try ContainerEngine.detect(
+                preferred: .docker, searchPath: searchPath, environment: environment)
+        } catch {
+            if requireEngines { Issue.record("docker is required: \(error)") }
+            return
+        }
+        let socketGroup = try #require(
+            dockerSocketGroup(), "the Docker socket must belong to a group the user can join")
+        try makeTestImage(engine)
+        let world = try World(engine: engine, user: (65534, 65534, socketGroup))
         defer { world.remove() }
         try world.run(engine)
     }
@@ -63,10 +88,30 @@ struct ContainerEndToEndTests {
     }
 }
 
+private func fuseAllowsOther() -> Bool {
+    let text = (try? String(contentsOfFile: "/etc/fuse.conf", encoding: .utf8)) ?? ""
+    return text.split(separator: "\n").contains {
+        $0.trimmingCharacters(in: .whitespaces) == "user_allow_other"
+    }
+}
+
+/// The group of the Docker socket, when it is a Unix socket that group members may use.
+private func dockerSocketGroup() -> UInt32? {
+    let host = environment["DOCKER_HOST"] ?? "unix:///var/run/docker.sock"
+    guard host.hasPrefix("unix://") else { return nil }
+    var status = stat()
+    guard stat(String(host.dropFirst("unix://".count)), &status) == 0,
+        status.st_mode & 0o060 == 0o060, status.st_gid != 0
+    else { return nil }
+    return status.st_gid
+}
+
 /// A user's world: a home with a vault, a project with a git remote, a sibling project and
-/// a private file in the home, none of which the container may see.
+/// a private file in the home, none of which the container may see. With `user`, every
+/// command runs as that uid and gid (and the extra group that reaches the engine).
 private struct World {
     let engine: ContainerEngine
+    let user: (uid: UInt32, gid: UInt32, group: UInt32)?
     let base: String
     var home: String { base + "/home" }
     var project: String { base + "/projects/app" }
@@ -76,8 +121,12 @@ private struct World {
     let marker = "marker-\(UUID().uuidString)"
     let apiKey = "sk-test-\(UUID().uuidString)"
 
-    init(engine: ContainerEngine) throws {
+    var uid: UInt32 { user?.uid ?? getuid() }
+    var gid: UInt32 { user?.gid ?? getgid() }
+
+    init(engine: ContainerEngine, user: (uid: UInt32, gid: UInt32, group: UInt32)?) throws {
         self.engine = engine
+        self.user = user
         base =
             FileManager.default.temporaryDirectory.appendingPathComponent(
                 "claude-env-e2e-\(UUID().uuidString)"
@@ -96,6 +145,12 @@ private struct World {
         let remote = try Subprocess.run(
             "git", ["-C", project, "remote", "add", "origin", "git@github.com:ada/app.git"])
         try #require(remote.status == 0)
+        if let user {
+            try FileManager.default.copyItem(
+                atPath: productsDirectory.appendingPathComponent("claude-env").path,
+                toPath: base + "/claude-env")
+            #expect(chownRecursively(base, uid: user.uid) == 0)
+        }
     }
 
     func remove() {
@@ -105,11 +160,15 @@ private struct World {
 
     /// Runs the real program in the project directory, as the user would.
     func claudeEnv(_ words: [String], password: Bool = true) throws -> Subprocess.Result {
-        let binary = productsDirectory.appendingPathComponent("claude-env").path
         var variables = [
             "HOME": home, "PATH": searchPath, "CLAUDE_ENV_ENGINE": engine.kind.rawValue,
         ]
         for name in ["DOCKER_HOST", "CONTAINERS_CONF"] { variables[name] = environment[name] }
+        // The user cannot reach the build directory: it runs its own copy of the program.
+        let binary =
+            user == nil
+            ? productsDirectory.appendingPathComponent("claude-env").path
+            : base + "/claude-env"
         // The password option goes before any `-- COMMAND`.
         var arguments = [binary] + words
         if password {
@@ -117,8 +176,17 @@ private struct World {
                 contentsOf: ["--password-file", passwordFile],
                 at: arguments.firstIndex(of: "--") ?? arguments.endIndex)
         }
+        guard let user else {
+            return try Subprocess.run(
+                "/usr/bin/env", ["-C", project] + arguments, environment: variables)
+        }
+        let assignments = variables.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         return try Subprocess.run(
-            "/usr/bin/env", ["-C", project] + arguments, environment: variables)
+            "/usr/bin/setpriv",
+            [
+                "--reuid=\(user.uid)", "--regid=\(user.gid)", "--groups=\(user.group)",
+                "/usr/bin/env", "-i", "-C", project,
+            ] + assignments + arguments)
     }
 
     func start(_ script: String, password: Bool = true) throws -> Subprocess.Result {
@@ -142,7 +210,7 @@ private struct World {
             fail=0
             check() { if eval "$2"; then echo "ok $1"; else echo "FAIL $1"; fail=1; fi; }
             check home '[ "$HOME" = /claude-env/home ] && [ -d "$HOME" ]'
-            check user '[ "$(id -u):$(id -g)" = "\(getuid()):\(getgid())" ]'
+            check user '[ "$(id -u):$(id -g)" = "\(uid):\(gid)" ]'
             check capabilities 'grep -q "^CapEff:[[:space:]]*0000000000000000$" /proc/self/status'
             check no-new-privileges 'grep -q "^NoNewPrivs:[[:space:]]*1$" /proc/self/status'
             mounts=$(cut -d" " -f5 /proc/self/mountinfo \\
