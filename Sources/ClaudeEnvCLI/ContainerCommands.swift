@@ -79,6 +79,12 @@ enum ContainerCommands {
     ) throws -> Int32 {
         let workbench = Workbench(context: context)
         let vaultPath = workbench.locations.vaultPath(option: arguments.value("volume"))
+        guard FileManager.default.fileExists(atPath: vaultPath) else {
+            throw CommandFailure(
+                "there is no vault at \(vaultPath), so nothing to lock; name yours with "
+                    + "--volume FILE",
+                status: .noInput)
+        }
         guard let vaultID = PageStore.peekVaultID(atPath: vaultPath) else {
             throw CommandFailure(
                 "\(vaultPath) is not a readable claude-env vault", status: .noInput)
