@@ -58,15 +58,7 @@ public enum DetachedProcess {
             close(ends[1])
             throw SpawnError(what: "spawn \(executable)", errno: result)
         }
-        var written = 0
-        while written < secret.count {
-            let count = secret.withUnsafeBytes {
-                write(ends[1], $0.baseAddress! + written, secret.count - written)
-            }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            written += count
-        }
+        writeAll(ends[1], secret)
         close(ends[1])
         return pid
     }

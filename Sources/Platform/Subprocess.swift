@@ -135,18 +135,6 @@ public enum Subprocess {
         return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
-    private static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) {
-        var written = 0
-        while written < bytes.count {
-            let count = bytes.withUnsafeBytes {
-                write(descriptor, $0.baseAddress! + written, bytes.count - written)
-            }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { return }
-            written += count
-        }
-    }
-
     /// Calls `body` with a C environment block: `environment`, or this process's own.
     private static func withEnvironment<R>(
         _ environment: [String: String]?,
@@ -192,5 +180,18 @@ public enum Subprocess {
             }
         }
         return (collected[0], collected[1])
+    }
+}
+
+/// Writes all of `bytes` to `descriptor`, retrying short writes; stops at the first error.
+func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) {
+    var written = 0
+    while written < bytes.count {
+        let count = bytes.withUnsafeBytes {
+            write(descriptor, $0.baseAddress! + written, bytes.count - written)
+        }
+        if count < 0 && errno == EINTR { continue }
+        if count <= 0 { return }
+        written += count
     }
 }
