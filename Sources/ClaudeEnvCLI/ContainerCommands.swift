@@ -78,17 +78,7 @@ enum ContainerCommands {
         _ arguments: ParsedArguments, path: [String], context: CommandContext
     ) throws -> Int32 {
         let workbench = Workbench(context: context)
-        let vaultPath = workbench.locations.vaultPath(option: arguments.value("volume"))
-        guard FileManager.default.fileExists(atPath: vaultPath) else {
-            throw CommandFailure(
-                "there is no vault at \(vaultPath), so nothing to lock; name yours with "
-                    + "--volume FILE",
-                status: .noInput)
-        }
-        guard let vaultID = PageStore.peekVaultID(atPath: vaultPath) else {
-            throw CommandFailure(
-                "\(vaultPath) is not a readable claude-env vault", status: .noInput)
-        }
+        let vaultID = try workbench.vaultID(arguments, ifMissing: "so nothing to lock")
         let mountpoint = MountPoint.path(forVaultID: vaultID)
         // Every engine that answers, unless one is named: the vault may be in containers of both.
         var engines: [ContainerEngine] = []

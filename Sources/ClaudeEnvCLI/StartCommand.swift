@@ -44,16 +44,8 @@ enum StartCommand {
         _ arguments: ParsedArguments, path commandPath: [String], context: CommandContext
     ) throws -> Int32 {
         let workbench = Workbench(context: context)
-        let vaultPath = workbench.locations.vaultPath(option: arguments.value("volume"))
-        guard FileManager.default.fileExists(atPath: vaultPath) else {
-            throw CommandFailure(
-                "there is no vault at \(vaultPath); create one with 'claude-env bootstrap', or "
-                    + "name yours with --volume FILE",
-                status: .noInput)
-        }
-        guard let vaultID = PageStore.peekVaultID(atPath: vaultPath) else {
-            throw CommandFailure("\(vaultPath) is not a claude-env vault", status: .dataError)
-        }
+        let vaultID = try workbench.vaultID(
+            arguments, ifMissing: "create one with 'claude-env bootstrap'")
         let project = Project.locate(from: FileManager.default.currentDirectoryPath)
         try checkWorkspace(project.root, context: context)
         // The engine before the password: a missing engine is found without typing anything.

@@ -1,6 +1,7 @@
 import ArgumentParsing
 import Container
 import Foundation
+import VaultStore
 
 /// What the container commands share: choosing the engine, and the image to run.
 struct Workbench {
@@ -47,6 +48,21 @@ struct Workbench {
         } catch {
             throw CommandFailure(error.message, status: .unavailable)
         }
+    }
+
+    /// The id of the vault that `--volume` or the config names; a missing file is an error
+    /// that ends with `ifMissing`, what the user may do about it.
+    func vaultID(_ arguments: ParsedArguments, ifMissing: String) throws -> [UInt8] {
+        let path = locations.vaultPath(option: arguments.value("volume"))
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CommandFailure(
+                "there is no vault at \(path); \(ifMissing), or name yours with --volume FILE",
+                status: .noInput)
+        }
+        guard let vaultID = PageStore.peekVaultID(atPath: path) else {
+            throw CommandFailure("\(path) is not a claude-env vault", status: .dataError)
+        }
+        return vaultID
     }
 
     /// The recipe of the embedded image, with the Claude Code version from the config.

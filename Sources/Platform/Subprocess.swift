@@ -52,14 +52,8 @@ public enum Subprocess {
         posix_spawn_file_actions_adddup2(&actions, outputPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
 
-        let argv = ([program] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = withEnvironment(environment) { envp in
-            withCleanSignalAttributes { attributes in
-                posix_spawnp(&pid, program, &actions, &attributes, argv, envp)
-            }
-        }
+        let spawned = spawn(&pid, program, arguments, environment, &actions)
         close(outputPipe[1])
         close(errorPipe[1])
         guard spawned == 0 else {
@@ -102,14 +96,8 @@ public enum Subprocess {
             sigaction(SIGQUIT, &previousQuit, nil)
         }
 
-        let argv = ([program] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = withEnvironment(environment) { envp in
-            withCleanSignalAttributes { attributes in
-                posix_spawnp(&pid, program, &actions, &attributes, argv, envp)
-            }
-        }
+        let spawned = spawn(&pid, program, arguments, environment, &actions)
         if input != nil { close(inputPipe[0]) }
         guard spawned == 0 else {
             if input != nil { close(inputPipe[1]) }
@@ -133,6 +121,20 @@ public enum Subprocess {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+
+    /// `posix_spawnp` with a clean signal state; returns its result.
+    private static func spawn(
+        _ pid: inout pid_t, _ program: String, _ arguments: [String],
+        _ environment: [String: String]?, _ actions: inout posix_spawn_file_actions_t
+    ) -> Int32 {
+        let argv = ([program] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        return withEnvironment(environment) { envp in
+            withCleanSignalAttributes { attributes in
+                posix_spawnp(&pid, program, &actions, &attributes, argv, envp)
+            }
+        }
     }
 
     /// Calls `body` with a C environment block: `environment`, or this process's own.
