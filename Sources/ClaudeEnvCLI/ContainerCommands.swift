@@ -78,7 +78,8 @@ enum ContainerCommands {
         _ arguments: ParsedArguments, path: [String], context: CommandContext
     ) throws -> Int32 {
         let workbench = Workbench(context: context)
-        let vaultID = try workbench.vaultID(arguments, ifMissing: "so nothing to lock")
+        let vaultID = try workbench.vaultID(
+            arguments, ifMissing: "nothing to lock (another vault: --volume FILE)")
         let mountpoint = MountPoint.path(forVaultID: vaultID)
         // Every engine that answers, unless one is named: the vault may be in containers of both.
         var engines: [ContainerEngine] = []

@@ -45,7 +45,8 @@ enum StartCommand {
     ) throws -> Int32 {
         let workbench = Workbench(context: context)
         let vaultID = try workbench.vaultID(
-            arguments, ifMissing: "create one with 'claude-env bootstrap'")
+            arguments,
+            ifMissing: "create one with 'claude-env bootstrap', or name yours with --volume FILE")
         let project = Project.locate(from: FileManager.default.currentDirectoryPath)
         try checkWorkspace(project.root, context: context)
         // The engine before the password: a missing engine is found without typing anything.

@@ -51,12 +51,12 @@ struct Workbench {
     }
 
     /// The id of the vault that `--volume` or the config names; a missing file is an error
-    /// that ends with `ifMissing`, what the user may do about it.
+    /// that ends with `ifMissing`: what it means, and what the user may do.
     func vaultID(_ arguments: ParsedArguments, ifMissing: String) throws -> [UInt8] {
         let path = locations.vaultPath(option: arguments.value("volume"))
         guard FileManager.default.fileExists(atPath: path) else {
             throw CommandFailure(
-                "there is no vault at \(path); \(ifMissing), or name yours with --volume FILE",
+                "there is no vault at \(path); \(ifMissing)",
                 status: .noInput)
         }
         guard let vaultID = PageStore.peekVaultID(atPath: path) else {
