@@ -60,8 +60,7 @@ enum ContainerCommands {
         let engine = try Workbench(context: context).engine(arguments, path: path)
         let project = Project.locate(from: FileManager.default.currentDirectoryPath)
         let name = project.containerName
-        let state = try? engine.run(engine.commandLine.state(name))
-        guard let state, state.hasPrefix("true") else {
+        guard engine.state(of: name)?.isRunning == true else {
             context.console.writeError("no container runs for \(project.root)\n")
             return ExitCode.success.rawValue
         }

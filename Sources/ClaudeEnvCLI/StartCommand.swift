@@ -94,7 +94,9 @@ enum StartCommand {
         let outcome = Result { () throws(ContainerError) -> Int32 in
             try ensureRunning(
                 name, image: image, project: project, mountpoint: mountpoint, vaultID: vaultID,
-                engine: engine, network: arguments.value("network"), context: context)
+                engine: engine,
+                network: arguments.value("network") ?? workbench.locations.setting("network"),
+                context: context)
             var environment: [(String, String)] = []
             if let term = context.environment["TERM"] { environment.append(("TERM", term)) }
             return try engine.runAttached(
@@ -185,26 +187,25 @@ enum StartCommand {
         engine: ContainerEngine, network: String?, context: CommandContext
     ) throws(ContainerError) {
         let line = engine.commandLine
-        if let state = try? engine.run(line.state(name)) {
-            let words = state.trimmingCharacters(in: .whitespacesAndNewlines).split(
-                separator: " ", maxSplits: 1)
-            if words.first == "true" {
-                guard words.count == 2, words[1] == project.root else {
+        let vault = MountPoint.identifier(forVaultID: vaultID)
+        if let state = engine.state(of: name) {
+            if state.isRunning {
+                guard state.workspace == project.root, state.vault == vault else {
                     throw ContainerError(
                         .engineFailed,
-                        "a container named \(name) runs, but not for \(project.root); stop it "
-                            + "with '\(engine.kind.rawValue) stop \(name)'")
+                        "a container named \(name) runs, but for another project or vault; stop "
+                            + "it with '\(engine.kind.rawValue) stop \(name)' and start again")
                 }
                 return
             }
             // Stopped but not yet removed.
-            _ = try? engine.run(["rm", "--force", name])
+            _ = try? engine.run(line.remove(name))
         }
         let spec = ContainerSpec(
             name: name, image: image, workspace: project.root, vaultMountpoint: mountpoint,
             uid: getuid(), gid: getgid(), network: network,
             labels: [
-                (EngineCommandLine.Label.vault, MountPoint.identifier(forVaultID: vaultID)),
+                (EngineCommandLine.Label.vault, vault),
                 (EngineCommandLine.Label.project, project.id),
                 (EngineCommandLine.Label.workspace, project.root),
             ],

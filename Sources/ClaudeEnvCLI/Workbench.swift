@@ -21,7 +21,8 @@ struct Workbench {
         help: "Run this prebuilt image instead of the one built from the embedded Dockerfile.")
     static let networkOption = Option(
         "network", value: "NAME",
-        help: "The engine network to join (default: its own bridge; 'none' for no network).")
+        help: "The engine network to join (default: network= in the config, else the engine's "
+            + "bridge; 'none' for no network).")
 
     /// The engine: `--engine`, else `CLAUDE_ENV_ENGINE`, else `engine=` in the config, else
     /// whichever answers.

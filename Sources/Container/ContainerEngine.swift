@@ -126,3 +126,34 @@ public struct ContainerEngine: Sendable, Equatable {
         }
     }
 }
+
+/// A container as claude-env made it, read back from the engine.
+public struct ContainerState: Equatable, Sendable {
+    public var isRunning: Bool
+    /// The short id of the vault it mounts.
+    public var vault: String
+    /// The project directory it mounts at /workspace.
+    public var workspace: String
+
+    public init(isRunning: Bool, vault: String, workspace: String) {
+        self.isRunning = isRunning
+        self.vault = vault
+        self.workspace = workspace
+    }
+
+    /// Reads what ``EngineCommandLine/state(_:)`` prints.
+    public init?(parsing text: String) {
+        let words = text.trimmingCharacters(in: .newlines).split(
+            separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+        guard words.count == 3, words[0] == "true" || words[0] == "false" else { return nil }
+        self.init(
+            isRunning: words[0] == "true", vault: String(words[1]), workspace: String(words[2]))
+    }
+}
+
+extension ContainerEngine {
+    /// The state of the container `name`, or nil when there is none.
+    public func state(of name: String) -> ContainerState? {
+        (try? run(commandLine.state(name))).flatMap(ContainerState.init(parsing:))
+    }
+}

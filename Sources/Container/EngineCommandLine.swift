@@ -119,11 +119,14 @@ public struct EngineCommandLine: Sendable, Equatable {
         return words
     }
 
-    /// Prints "true" or "false", then the container's workspace label; fails if it is absent.
+    /// Prints "true" or "false", the vault label and the workspace label; fails if there is
+    /// no such container. ``ContainerState`` reads it.
     public func state(_ name: String) -> [String] {
         [
             "inspect", "--type", "container", "--format",
-            "{{.State.Running}} {{index .Config.Labels \"\(Label.workspace)\"}}", name,
+            "{{.State.Running}} {{index .Config.Labels \"\(Label.vault)\"}} "
+                + "{{index .Config.Labels \"\(Label.workspace)\"}}",
+            name,
         ]
     }
 
@@ -148,6 +151,11 @@ public struct EngineCommandLine: Sendable, Equatable {
     /// Stops containers, giving each a few seconds to leave cleanly.
     public func stop(_ names: [String]) -> [String] {
         ["stop", "--time", "5"] + names
+    }
+
+    /// Removes a stopped container.
+    public func remove(_ name: String) -> [String] {
+        ["rm", "--force", name]
     }
 
     /// Prints the image's id; fails if there is none.

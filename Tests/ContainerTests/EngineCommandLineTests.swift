@@ -108,3 +108,19 @@ struct ImageRecipeTests {
         #expect(!ImageRecipe.isValidVersion("$(id)"))
     }
 }
+
+@Suite("container state")
+struct ContainerStateTests {
+    @Test("the engine's answer is read back, a workspace with spaces included")
+    func parsing() {
+        #expect(
+            ContainerState(parsing: "true a1b2c3d4e5f6 /home/ada/my project\n")
+                == ContainerState(
+                    isRunning: true, vault: "a1b2c3d4e5f6", workspace: "/home/ada/my project"))
+        #expect(
+            ContainerState(parsing: "false  /x")
+                == ContainerState(isRunning: false, vault: "", workspace: "/x"))
+        #expect(ContainerState(parsing: "") == nil)
+        #expect(ContainerState(parsing: "Error: no such container") == nil)
+    }
+}
