@@ -9,6 +9,8 @@ engines_dir=""
 
 start_engines() {
     engines_dir=$(mktemp -d /tmp/claude-env-engines.XXXXXX)
+    # Others may pass through to the socket (the daemon gives it to the docker group).
+    chmod 0711 "$engines_dir"
     if command -v podman >/dev/null 2>&1 && [ -z "${CONTAINERS_CONF:-}" ]; then
         cat >"$engines_dir/containers.conf" <<'CONF'
 [containers]

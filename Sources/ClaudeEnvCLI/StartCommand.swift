@@ -92,11 +92,13 @@ enum StartCommand {
         let name = project.containerName
         let sessions = try joinSessions(name, workbench: workbench)
         let outcome = Result { () throws(ContainerError) -> Int32 in
-            try ensureRunning(
-                name, image: image, project: project, mountpoint: mountpoint, vaultID: vaultID,
-                engine: engine,
-                network: arguments.value("network") ?? workbench.locations.setting("network"),
-                context: context)
+            try sessions.whileStarting { () throws(ContainerError) in
+                try ensureRunning(
+                    name, image: image, project: project, mountpoint: mountpoint, vaultID: vaultID,
+                    engine: engine,
+                    network: arguments.value("network") ?? workbench.locations.setting("network"),
+                    context: context)
+            }
             var environment: [(String, String)] = []
             if let term = context.environment["TERM"] { environment.append(("TERM", term)) }
             return try engine.runAttached(

@@ -9,10 +9,12 @@
 /// container. A session that dies drops its lock with its descriptor.
 public final class SessionLock {
     private let descriptor: Int32
+    private let path: String
 
     /// Joins the sessions of the container whose lock file is `path`. Waits while a last
     /// session is stopping that container, so a new one never joins a container that is going.
     public init(path: String) throws(ContainerError) {
+        self.path = path
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw ContainerError(
@@ -24,6 +26,21 @@ public final class SessionLock {
             close(descriptor)
             throw ContainerError(.engineFailed, "cannot lock \(path): \(reason)")
         }
+    }
+
+    /// Runs `body`, which starts the container unless it runs, while no other session of it
+    /// can: two sessions arriving at once would otherwise both find no container and both
+    /// try to start one.
+    public func whileStarting<T, Failure: Error>(_ body: () throws(Failure) -> T) throws(Failure)
+        -> T
+    {
+        let starting = open(path + ".start", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        // Without the file the sessions still count right; only the start is not serialised.
+        if starting >= 0 {
+            while flock(starting, LOCK_EX) != 0 && errno == EINTR {}
+        }
+        defer { if starting >= 0 { close(starting) } }
+        return try body()
     }
 
     /// Leaves. Returns true when no other session is left: this process then holds the lock

@@ -245,30 +245,35 @@ private struct World {
         #expect(!FileManager.default.fileExists(atPath: project + "/.gitignore"))
 
         // A second start joins the first one's container; it keeps running for the first.
-        let first = Background { try start("touch /tmp/first-session; sleep 6") }
-        var joined: Subprocess.Result?
-        for _ in 0..<40 {
-            usleep(250_000)
-            let attempt = try start("[ -e /tmp/first-session ]")
-            if attempt.status == 0 {
-                joined = attempt
-                break
-            }
+        // The first session holds on until the host releases it, whatever the machine's speed.
+        let first = Background {
+            try start(
+                "touch /tmp/first-session /workspace/.first-in; i=0; "
+                    + "while [ ! -e /workspace/.release ] && [ $i -lt 120 ]; do sleep 1; i=$((i+1)); done"
+            )
         }
-        #expect(joined?.status == 0, "the second start never joined the first")
+        try #require(
+            first.waitForFile(project + "/.first-in", seconds: 120),
+            "the first session never started: \(first.result.map { $0.outputText + $0.errorText } ?? "")"
+        )
+        let joined = try start("[ -e /tmp/first-session ]")
+        #expect(joined.status == 0, "the second start did not join the first: \(joined.errorText)")
         let running = try engine.run(["ps", "--filter", label, "--format", "{{.Names}}"])
-        #expect(running.split(separator: "\n").count == 1, "\(running)")
-        let inspected = try engine.run(["inspect", String(running.split(separator: "\n")[0])])
-        #expect(!inspected.contains(apiKey), "the API key shows in inspect")
+            .split(separator: "\n").map(String.init)
+        #expect(running.count == 1, "\(running)")
+        if let name = running.first {
+            let inspected = try engine.run(["inspect", name])
+            #expect(!inspected.contains(apiKey), "the API key shows in inspect")
+        }
+        FileManager.default.createFile(atPath: project + "/.release", contents: nil)
         #expect(first.wait()?.status == 0)
         // The last session out stopped it.
         #expect(try engine.run(["ps", "--filter", label, "--format", "{{.Names}}"]).isEmpty)
 
         // lock stops a container in use, unmounts, and the vault holds the markers encrypted.
-        let busy = Background { try start("sleep 60") }
-        for _ in 0..<40 where (try? engine.run(["ps", "--filter", label, "-q"]))?.isEmpty ?? true {
-            usleep(250_000)
-        }
+        let busy = Background { try start("touch /workspace/.busy; sleep 120") }
+        try #require(
+            busy.waitForFile(project + "/.busy", seconds: 120), "the busy session never started")
         let lock = try claudeEnv(["lock"], password: false)
         #expect(lock.status == 0, "\(lock.errorText)")
         #expect(lock.errorText.contains("stopped claude-env-github.com-ada-app-"))
@@ -297,17 +302,34 @@ private struct World {
 /// Runs `body` on a thread of its own; `wait` returns its result.
 private final class Background: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
-    private var result: Subprocess.Result?
+    private let lock = NSLock()
+    private var finished: Subprocess.Result??
 
     init(_ body: @escaping @Sendable () throws -> Subprocess.Result) {
         Thread.detachNewThread { [self] in
-            result = try? body()
+            let outcome = try? body()
+            lock.withLock { finished = .some(outcome) }
             done.signal()
         }
     }
 
+    /// What `body` returned, once it has.
+    var result: Subprocess.Result? { lock.withLock { finished ?? nil } }
+    private var isDone: Bool { lock.withLock { finished != nil } }
+
     func wait() -> Subprocess.Result? {
         done.wait()
+        done.signal()
         return result
+    }
+
+    /// Waits until `path` exists; false if `body` ends first or time runs out.
+    func waitForFile(_ path: String, seconds: Int) -> Bool {
+        for _ in 0..<(seconds * 10) {
+            if FileManager.default.fileExists(atPath: path) { return true }
+            if isDone { return FileManager.default.fileExists(atPath: path) }
+            usleep(100_000)
+        }
+        return false
     }
 }
