@@ -270,6 +270,13 @@ private struct World {
         // The last session out stopped it.
         #expect(try engine.run(["ps", "--filter", label, "--format", "{{.Names}}"]).isEmpty)
 
+        // Two starts at the same instant share one container; neither fails.
+        let together = (0..<2).map { _ in Background { try start("true") } }
+        for session in together {
+            let result = session.wait()
+            #expect(result?.status == 0, "\(result?.errorText ?? "did not run")")
+        }
+
         // lock stops a container in use, unmounts, and the vault holds the markers encrypted.
         let busy = Background { try start("touch /workspace/.busy; sleep 120") }
         try #require(
