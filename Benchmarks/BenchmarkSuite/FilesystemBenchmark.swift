@@ -120,8 +120,7 @@ public struct FilesystemBenchmark: Sendable {
             sequentialBytes: configuration.sequentialBytes, randomBytes: configuration.randomBytes,
             randomSecondsLimit: configuration.randomSecondsLimit, files: configuration.files,
             tree: configuration.tree, treeEntries: tree.entries, treeBytes: tree.bytes,
-            grepPattern: configuration.grepPattern, samples: configuration.samples,
-            coldCache: true)
+            grepPattern: configuration.grepPattern, samples: configuration.samples)
         return FilesystemReport(setup: setup, systems: results, notes: notes)
     }
 

@@ -68,12 +68,12 @@ extension FilesystemReport {
                 let barX = groupX + Double(index) * barWidth
                 let barY = y(ratio)
                 let colour = colours[index % colours.count]
+                let barHeight = max(abs(baseY - barY), 1)
+                let tip = "\(system.name), \(workload.label): \(String(format: "%.2f", ratio))x"
                 out.append(
                     "<rect x=\"\(fmt(barX))\" y=\"\(fmt(min(barY, baseY)))\" "
-                        + "width=\"\(fmt(barWidth - 2))\" height=\"\(fmt(max(abs(baseY - barY), 1)))\" "
-                        + "fill=\"\(colour)\"><title>\(escape(system.name)), "
-                        + "\(escape(workload.label)): \(String(format: "%.2f", ratio))x</title></rect>"
-                )
+                        + "width=\"\(fmt(barWidth - 2))\" height=\"\(fmt(barHeight))\" "
+                        + "fill=\"\(colour)\"><title>\(escape(tip))</title></rect>")
                 // The value reads upwards beside the bar's outer end.
                 let labelX = barX + barWidth / 2 + 3
                 let labelY = ratio >= 1 ? barY - 3 : barY + 3

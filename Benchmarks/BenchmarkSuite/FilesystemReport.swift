@@ -64,12 +64,10 @@ public struct FilesystemReport: Codable, Sendable, Equatable {
         public var treeBytes: Int
         public var grepPattern: String
         public var samples: Int
-        public var coldCache: Bool
 
         public init(
             sequentialBytes: Int, randomBytes: Int, randomSecondsLimit: Int, files: Int,
-            tree: String, treeEntries: Int, treeBytes: Int, grepPattern: String, samples: Int,
-            coldCache: Bool
+            tree: String, treeEntries: Int, treeBytes: Int, grepPattern: String, samples: Int
         ) {
             self.sequentialBytes = sequentialBytes
             self.randomBytes = randomBytes
@@ -80,7 +78,6 @@ public struct FilesystemReport: Codable, Sendable, Equatable {
             self.treeBytes = treeBytes
             self.grepPattern = grepPattern
             self.samples = samples
-            self.coldCache = coldCache
         }
     }
 
@@ -186,8 +183,8 @@ extension FilesystemReport {
                     index == 0
                         ? workload.unit.rawValue + (workload.unit.higherIsBetter ? " ↑" : " ↓")
                         : "",
-                    system.name,
-                    figure.map { formatFigure($0, workload.unit) + flagged } ?? "n/a",
+                    system.name + flagged,
+                    figure.map { formatFigure($0, workload.unit) } ?? "n/a",
                     hasReference ? ratioText(system.name, Self.reference, workload) : "n/a",
                     hasBaseline ? ratioText(system.name, Self.baseline, workload) : "n/a",
                 ])
@@ -215,7 +212,7 @@ extension FilesystemReport {
             let count = systems.reduce(0) { $0 + $1.checks.count }
             lines.append("checks: all \(count) passed (file counts, bytes, grep matches).")
         } else {
-            lines.append("CHECKS FAILED (figures marked ! are not to be trusted):")
+            lines.append("CHECKS FAILED (the figures of systems marked ! are not to be trusted):")
             for (name, check) in failed {
                 lines.append(
                     "  \(name): \(check.what): expected \(check.expected), got \(check.observed)")
@@ -252,11 +249,52 @@ extension FilesystemReport {
         return lines
     }
 
-    /// The results as indented JSON with sorted keys.
+    /// A workload's median on one system, with the same ratios as the table.
+    struct Summary: Encodable {
+        var unit: String
+        var higherIsBetter: Bool
+        var median: Double
+        var speedupOverGocryptfs: Double?
+        var speedupOverTmpfs: Double?
+    }
+
+    /// Everything in the report, and beside it each workload's medians and ratios, so that a
+    /// reader of the file need not recompute them.
+    private struct Export: Encodable {
+        var report: FilesystemReport
+        var summary: [String: [String: Summary]]
+
+        func encode(to encoder: any Encoder) throws {
+            try report.encode(to: encoder)
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(summary, forKey: Key(stringValue: "summary"))
+        }
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+    }
+
+    /// The results as indented JSON with sorted keys: the report, which decodes back into a
+    /// ``FilesystemReport``, and a `summary` of medians and ratios by workload and system.
     public func json() throws -> Data {
+        var summary: [String: [String: Summary]] = [:]
+        for workload in workloads {
+            for system in systems {
+                guard let figure = system.figure(workload) else { continue }
+                summary[workload.rawValue, default: [:]][system.name] = Summary(
+                    unit: workload.unit.rawValue, higherIsBetter: workload.unit.higherIsBetter,
+                    median: figure,
+                    speedupOverGocryptfs: speedup(system.name, over: Self.reference, workload),
+                    speedupOverTmpfs: speedup(system.name, over: Self.baseline, workload))
+            }
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return try encoder.encode(self)
+        return try encoder.encode(Export(report: self, summary: summary))
     }
 }
 
