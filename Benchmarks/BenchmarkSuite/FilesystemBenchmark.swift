@@ -65,7 +65,8 @@ public struct FilesystemBenchmark: Sendable {
         let host = SystemHost(
             scratch: scratch, passwordFile: scratch + "/password", password: "bench-fs-password",
             claudeEnvExecutable: configuration.claudeEnvExecutable,
-            tmpfsBytes: configuration.sequentialBytes + configuration.randomBytes + (1 << 30))
+            tmpfsBytes: configuration.sequentialBytes + configuration.randomBytes + (1 << 30),
+            isInterrupted: isInterrupted)
         var mounted: [MountedSystem] = []
         let stage = MountedSystem(kind: .tmpfs, scratch: scratch + "/stage")
         _ = mkdir(scratch + "/stage", 0o700)

@@ -119,6 +119,14 @@ public struct FilesystemReport: Codable, Sendable, Equatable {
             return median(values)
         }
 
+        /// The largest sample over the smallest: how far apart the samples were.
+        public func spread(_ workload: FilesystemWorkload) -> Double? {
+            guard let values = samples[workload.rawValue], let low = values.min(), low > 0,
+                let high = values.max()
+            else { return nil }
+            return high / low
+        }
+
         public var failedChecks: [Check] { checks.filter { !$0.passed } }
     }
 
@@ -172,7 +180,9 @@ extension FilesystemReport {
                 + "\(setup.files) small files, tree \(setup.tree) (\(setup.treeEntries) entries, "
                 + "\(formatBytes(setup.treeBytes))), grep '\(setup.grepPattern)'; median of "
                 + "\(setup.samples)")
-        let header = ["workload", "unit", "system", "figure", "vs gocryptfs", "vs tmpfs"]
+        let header = [
+            "workload", "unit", "system", "figure", "vs gocryptfs", "vs tmpfs", "spread",
+        ]
         var cells: [[String]] = [header]
         for workload in workloads {
             for (index, system) in systems.enumerated() {
@@ -187,13 +197,15 @@ extension FilesystemReport {
                     figure.map { formatFigure($0, workload.unit) } ?? "n/a",
                     hasReference ? ratioText(system.name, Self.reference, workload) : "n/a",
                     hasBaseline ? ratioText(system.name, Self.baseline, workload) : "n/a",
+                    system.spread(workload).map { String(format: "%.2f", $0) } ?? "n/a",
                 ])
             }
         }
         lines += align(cells, leftColumns: 3)
         lines.append(
             "↑ higher is better, ↓ lower is better. 'vs' columns are speed relative to that "
-                + "system whatever the unit: 2.00x is twice as fast, 0.50x half as fast.")
+                + "system whatever the unit: 2.00x is twice as fast, 0.50x half as fast. "
+                + "spread: largest sample over smallest (1.00 = all alike).")
 
         let daemons = systems.compactMap { system in
             system.peakResidentKiB.map { (system.name, $0) }

@@ -48,6 +48,8 @@ struct SystemHost {
     let password: String
     let claudeEnvExecutable: String
     let tmpfsBytes: Int
+    /// Polled while a daemon starts: its key derivation can take many seconds.
+    var isInterrupted: @Sendable () -> Bool = { false }
 
     /// Runs a short-lived program to completion; a failure to start it is a workload failure.
     static func run(_ program: String, _ arguments: [String], system: String = "host")
@@ -192,6 +194,10 @@ struct SystemHost {
         let deadline = monotonicSeconds() + 180
         while monotonicSeconds() < deadline {
             if Self.isMounted(system.mountpoint) { return }
+            if isInterrupted() {
+                unmount(system)
+                throw .interrupted
+            }
             if let status = DetachedProcess.exitStatus(pid) {
                 system.daemon = nil
                 throw .mountFailed(
