@@ -12,6 +12,12 @@ public enum AEADOperation: String, Codable, Sendable, CaseIterable {
 public enum BenchmarkError: Error, CustomStringConvertible {
     case openSSLSpeedFailed(command: String, output: String)
     case cannotWrite(path: String, reason: String)
+    /// A program the benchmark runs is not installed; `package` is the Debian package.
+    case missingTool(program: String, package: String, purpose: String)
+    case needsRoot(reason: String)
+    case mountFailed(system: String, detail: String)
+    case workloadFailed(system: String, step: String, detail: String)
+    case interrupted
 
     public var description: String {
         switch self {
@@ -19,6 +25,17 @@ public enum BenchmarkError: Error, CustomStringConvertible {
             return "'\(command)' failed or printed no rate; its output ended with:\n\(output)"
         case .cannotWrite(let path, let reason):
             return "cannot write \(path): \(reason)"
+        case .missingTool(let program, let package, let purpose):
+            return "\(program) is not installed and is needed \(purpose); install it with "
+                + "'apt-get install -y \(package)' and run again"
+        case .needsRoot(let reason):
+            return "this benchmark must run as root: \(reason); run it again with sudo"
+        case .mountFailed(let system, let detail):
+            return "cannot mount \(system): \(detail)"
+        case .workloadFailed(let system, let step, let detail):
+            return "\(step) failed on \(system): \(detail)"
+        case .interrupted:
+            return "interrupted; every mount and scratch directory was removed"
         }
     }
 }

@@ -9,6 +9,7 @@ enum BenchCommand {
         subcommands: [
             CryptoBenchmarkCommand.command(named: "crypto", invokedAs: "claude-env bench crypto"),
             VaultBenchmarkCommand.command(named: "vault", invokedAs: "claude-env bench vault"),
+            FilesystemBenchmarkCommand.command(named: "fs", invokedAs: "claude-env bench fs"),
         ],
         examples: [
             Example(
@@ -17,5 +18,8 @@ enum BenchCommand {
             Example(
                 "claude-env bench vault",
                 "Open and commit costs of a 1 GiB vault beside an empty one."),
+            Example(
+                "claude-env bench fs --svg fs.svg",
+                "The mounted vault beside tmpfs and gocryptfs, with a chart."),
         ])
 }

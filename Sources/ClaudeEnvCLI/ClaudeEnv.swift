@@ -112,6 +112,9 @@ public enum ClaudeEnv {
             return try CryptoBenchmarkCommand.run(arguments, path: path, console: context.console)
         case ["bench", "vault"]:
             return try VaultBenchmarkCommand.run(arguments, path: path, console: context.console)
+        case ["bench", "fs"]:
+            return try FilesystemBenchmarkCommand.run(
+                arguments, path: path, console: context.console)
         default:
             preconditionFailure("no handler for declared command \(path)")
         }
