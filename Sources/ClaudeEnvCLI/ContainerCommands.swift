@@ -41,6 +41,10 @@ enum ContainerCommands {
                 help:
                     "The Claude Code version to install, remembered for later builds (default latest)."
             ),
+            Option(
+                "base-image", value: "NAME",
+                help:
+                    "Build on this Node image (a mirror's copy, say), remembered for later builds."),
             Option("print-dockerfile", help: "Print the embedded Dockerfile instead of building."),
             Workbench.engineOption,
         ],
@@ -138,6 +142,12 @@ enum ContainerCommands {
                     path: path)
             }
             try workbench.locations.remember("claude-code-version", version)
+        }
+        if let base = arguments.value("base-image") {
+            guard ImageRecipe.isValidImageName(base) else {
+                throw UsageError("'\(base)' is not an image name", path: path)
+            }
+            try workbench.locations.remember("base-image", base)
         }
         let engine = try workbench.engine(arguments, path: path)
         let recipe = workbench.recipe

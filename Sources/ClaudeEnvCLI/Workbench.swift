@@ -70,7 +70,8 @@ struct Workbench {
     var recipe: ImageRecipe {
         ImageRecipe(
             claudeCodeVersion: locations.setting("claude-code-version")
-                ?? ImageRecipe.defaultClaudeCodeVersion)
+                ?? ImageRecipe.defaultClaudeCodeVersion,
+            baseImage: locations.setting("base-image"))
     }
 
     enum ImageState: Equatable {

@@ -62,6 +62,7 @@ public struct EngineCommandLine: Sendable, Equatable {
         public static let workspace = "org.claude-env.workspace"
         public static let dockerfile = "org.claude-env.dockerfile-sha256"
         public static let claudeCode = "org.claude-env.claude-code-version"
+        public static let baseImage = "org.claude-env.base-image"
     }
 
     /// Asks whether the engine is rootless; it also fails when the engine does not answer.
@@ -176,8 +177,11 @@ public struct EngineCommandLine: Sendable, Equatable {
             "--label", "\(Label.dockerfile)=\(recipe.dockerfileHash)",
             "--label", "\(Label.claudeCode)=\(recipe.claudeCodeVersion)",
             "--build-arg", "CLAUDE_CODE_VERSION=\(recipe.claudeCodeVersion)",
-            "--file", contextDirectory + "/Dockerfile", contextDirectory,
         ]
+        if let base = recipe.baseImage {
+            words += ["--build-arg", "NODE_IMAGE=\(base)", "--label", "\(Label.baseImage)=\(base)"]
+        }
+        words += ["--file", contextDirectory + "/Dockerfile", contextDirectory]
         return words
     }
 }

@@ -60,8 +60,71 @@ struct ContainerEndToEndTests {
         try world.run(engine)
     }
 
+    /// build-image builds the real embedded Dockerfile. The two steps that need the internet
+    /// (apt and npm) meet stand-ins in a local base image, given with --base-image.
+    @Test(
+        "build-image builds, labels and tags the embedded Dockerfile; start runs it",
+        arguments: EngineKind.allCases)
+    func buildImage(kind: EngineKind) throws {
+        let engine: ContainerEngine
+        do {
+            engine = try ContainerEngine.detect(
+                preferred: kind, searchPath: searchPath, environment: environment)
+        } catch {
+            if requireEngines { Issue.record("\(kind.rawValue) is required: \(error)") }
+            return
+        }
+        let standIn = "claude-env-test:node-stand-in"
+        try makeTestImage(
+            engine, named: standIn,
+            scripts: [
+                "usr/bin/apt-get": "echo apt-get stand-in \"$@\"",
+                "usr/bin/npm": """
+                echo "$@" >>/npm-calls
+                if [ "$1" = install ]; then
+                    mkdir -p /usr/local/bin
+                    printf '#!/bin/sh\\necho claude stand-in\\n' >/usr/local/bin/claude
+                    chmod 755 /usr/local/bin/claude
+                fi
+                """,
+            ])
+        let world = try World(engine: engine, user: nil)
+        defer { world.remove() }
+        let recipe = ImageRecipe(baseImage: standIn)
+        defer { _ = try? engine.run(["rmi", "--force", recipe.tag]) }
+
+        let built = try world.claudeEnv(["build-image", "--base-image", standIn], password: false)
+        #expect(built.status == 0, "\(built.outputText)\(built.errorText)")
+        #expect(built.errorText.contains("built \(recipe.tag)"))
+        let labels = try engine.run([
+            "image", "inspect", "--format",
+            "{{index .Config.Labels \"\(EngineCommandLine.Label.dockerfile)\"}}", recipe.tag,
+        ])
+        #expect(labels.trimmingCharacters(in: .whitespacesAndNewlines) == recipe.dockerfileHash)
+        let again = try world.claudeEnv(["build-image"], password: false)
+        #expect(again.errorText.contains("\(recipe.tag) is up to date"), "\(again.errorText)")
+
+        #expect(try world.claudeEnv(["bootstrap"]).status == 0)
+        let ran = try world.start(
+            "echo $DISABLE_AUTOUPDATER $CLAUDE_CONFIG_DIR; claude; cat /npm-calls", image: nil)
+        #expect(ran.status == 0, "\(ran.errorText)")
+        #expect(
+            ran.outputText
+                == "1 /claude-env/home/.claude\nclaude stand-in\n"
+                + "install --global @anthropic-ai/claude-code@latest\ncache clean --force\n")
+        #expect(try world.claudeEnv(["status"], password: false).outputText.contains("up to date"))
+    }
+
     /// Imports a root filesystem of busybox and its applets as `testImage`.
     private func makeTestImage(_ engine: ContainerEngine) throws {
+        try makeTestImage(engine, named: testImage, scripts: [:])
+    }
+
+    /// Imports a root filesystem of busybox, its applets and `scripts` (shell scripts by path)
+    /// as `name`.
+    private func makeTestImage(
+        _ engine: ContainerEngine, named name: String, scripts: [String: String]
+    ) throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent(
             "claude-env-rootfs-\(UUID().uuidString)"
         ).path
@@ -81,10 +144,19 @@ struct ContainerEndToEndTests {
         }
         try "root:x:0:0:root:/root:/bin/sh\n".write(
             toFile: root + "/rootfs/etc/passwd", atomically: true, encoding: .utf8)
+        for (path, script) in scripts {
+            let file = root + "/rootfs/" + path
+            try FileManager.default.createDirectory(
+                atPath: (file as NSString).deletingLastPathComponent,
+                withIntermediateDirectories: true)
+            try ("#!/bin/sh\n" + script + "\n").write(
+                toFile: file, atomically: true, encoding: .utf8)
+            chmod(file, 0o755)
+        }
         let tar = try Subprocess.run(
             "tar", ["-C", root + "/rootfs", "-cf", root + "/rootfs.tar", "."])
         try #require(tar.status == 0, "tar: \(tar.errorText)")
-        try engine.run(["import", root + "/rootfs.tar", testImage])
+        try engine.run(["import", root + "/rootfs.tar", name])
     }
 }
 
@@ -189,9 +261,13 @@ private struct World {
             ] + assignments + arguments)
     }
 
-    func start(_ script: String, password: Bool = true) throws -> Subprocess.Result {
-        try claudeEnv(
-            ["start", "--image", testImage, "--network", "none", "--", "/bin/sh", "-c", script],
+    /// `start -- /bin/sh -c script` in `image`, or in the built one when nil.
+    func start(_ script: String, password: Bool = true, image: String? = testImage) throws
+        -> Subprocess.Result
+    {
+        let chosen = image.map { ["--image", $0] } ?? []
+        return try claudeEnv(
+            ["start"] + chosen + ["--network", "none", "--", "/bin/sh", "-c", script],
             password: password)
     }
 

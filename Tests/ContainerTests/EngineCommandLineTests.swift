@@ -67,7 +67,9 @@ struct EngineCommandLineTests {
 
     @Test("build: the recipe's tag, its labels, the version as a build argument")
     func build() throws {
-        let recipe = ImageRecipe(dockerfile: "FROM scratch\n", claudeCodeVersion: "2.0.14")
+        let recipe = ImageRecipe(
+            dockerfile: "FROM scratch\n", claudeCodeVersion: "2.0.14",
+            baseImage: "mirror.example:5000/node:22-bookworm-slim")
         try checkGolden(
             lines(
                 EngineCommandLine(kind: .docker, isRootless: false).build(
@@ -94,6 +96,11 @@ struct ImageRecipeTests {
         #expect(base.tag == ImageRecipe(dockerfile: "FROM a\n", claudeCodeVersion: "latest").tag)
         #expect(base.tag != ImageRecipe(dockerfile: "FROM b\n", claudeCodeVersion: "latest").tag)
         #expect(base.tag != ImageRecipe(dockerfile: "FROM a\n", claudeCodeVersion: "1.0.0").tag)
+        #expect(
+            base.tag
+                != ImageRecipe(
+                    dockerfile: "FROM a\n", claudeCodeVersion: "latest", baseImage: "mirror/node:22"
+                ).tag)
         #expect(base.tag.hasPrefix("claude-env:") && base.tag.count == "claude-env:".count + 12)
         #expect(base.dockerfileHash.count == 64)
     }
