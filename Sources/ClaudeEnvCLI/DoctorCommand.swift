@@ -26,6 +26,19 @@ enum DoctorCommand {
         var detail: String
     }
 
+    /// Whether mounts made under / propagate to the mount namespaces copied from it.
+    private static func rootIsShared() -> Bool {
+        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else {
+            return false
+        }
+        return text.split(separator: "\n").contains { line in
+            // Optional fields such as "shared:1" run from the seventh up to the "-".
+            let fields = line.split(separator: " ")
+            guard fields.count > 6, fields[4] == "/" else { return false }
+            return fields[6...].prefix { $0 != "-" }.contains { $0.hasPrefix("shared:") }
+        }
+    }
+
     static func run(_ arguments: ParsedArguments, path: [String], context: CommandContext) throws
         -> Int32
     {
@@ -73,19 +86,27 @@ enum DoctorCommand {
             findings.append(Finding(verdict: .fail, subject: "engine", detail: failure.message))
         }
 
-        if let engine, !root, !engine.isRootless {
+        if let engine, !root {
             if MountCommand.userAllowOther() {
                 findings.append(
                     Finding(
                         verdict: .ok, subject: "user_allow_other",
-                        detail: "set in /etc/fuse.conf, as the rootful engine needs"))
+                        detail: "set in /etc/fuse.conf, as containers need"))
             } else {
                 findings.append(
                     Finding(
                         verdict: .fail, subject: "user_allow_other",
-                        detail: "the rootful engine needs it in /etc/fuse.conf: "
-                            + "echo user_allow_other | sudo tee -a /etc/fuse.conf"))
+                        detail: "\(engine.kind.rawValue) needs it in /etc/fuse.conf to reach "
+                            + "the vault: echo user_allow_other | sudo tee -a /etc/fuse.conf"))
             }
+        }
+        if let engine, engine.isRootless, !rootIsShared() {
+            findings.append(
+                Finding(
+                    verdict: .warn, subject: "mount propagation",
+                    detail: "/ is not a shared mount, so a rootless engine's namespace made "
+                        + "before the vault was mounted will not see it; 'sudo mount "
+                        + "--make-rshared /' (systemd does this at boot)"))
         }
 
         if let engine {

@@ -106,7 +106,8 @@ enum StartCommand {
                     name, command: arguments.trailingWords,
                     terminal: context.hasTerminal && isatty(1) == 1, environment: environment))
         }
-        if sessions.leave() {
+        // The last one out stops it, unless it is gone already (a failed start, lock).
+        if sessions.leave(), engine.state(of: name)?.isRunning == true {
             do {
                 try engine.run(engine.commandLine.stop([name]))
             } catch {
@@ -143,22 +144,23 @@ enum StartCommand {
         _ mountpoint: String, engine: ContainerEngine, arguments: ParsedArguments,
         context: CommandContext
     ) throws {
-        // A rootful engine reaches the mount as root: the mount must allow other users.
-        let needsAllowOther = getuid() != 0 && !engine.isRootless
+        // Every engine sets a container up as another uid than the user's: a rootful one as
+        // root, a rootless Podman as root of the user's namespace, mapped to a subordinate
+        // uid. FUSE refuses both unless the mount allows other users.
+        let needsAllowOther = getuid() != 0
         if let options = MountPoint.options(ofMountAt: mountpoint), MountPoint.answers(mountpoint) {
             if needsAllowOther && !options.contains("allow_other") {
                 throw CommandFailure(
-                    "the vault is mounted without allow_other, which the rootful "
-                        + "\(engine.kind.rawValue) engine needs to reach it; run 'claude-env "
-                        + "unmount', then start again",
+                    "the vault is mounted without allow_other, which \(engine.kind.rawValue) "
+                        + "needs to reach it; run 'claude-env unmount', then start again",
                     status: .unavailable)
             }
             return
         }
         if needsAllowOther && !MountCommand.userAllowOther() {
             throw CommandFailure(
-                "the rootful \(engine.kind.rawValue) engine can reach the vault only through a "
-                    + "mount with allow_other. "
+                "\(engine.kind.rawValue) can reach the vault only through a mount with "
+                    + "allow_other. "
                     + MountCommand.allowOtherAdvice.replacingOccurrences(
                         of: "--allow-other needs", with: "That needs"),
                 status: .unavailable)
@@ -218,5 +220,25 @@ enum StartCommand {
                 ("DISABLE_AUTOUPDATER", "1"),
             ])
         try engine.run(line.run(spec))
+        // An engine whose mount namespace was copied before the vault was mounted, from a
+        // host where mounts do not propagate, binds the empty directory under the mount.
+        let probe = line.exec(
+            name, command: ["/bin/sh", "-c", "test -d \(ContainerSpec.homePath)"], terminal: false,
+            environment: [])
+        if (try? engine.run(probe)) == nil {
+            _ = try? engine.run(line.stop([name]))
+            var advice = "make / a shared mount ('sudo mount --make-rshared /', as systemd does)"
+            if engine.kind == .podman && engine.isRootless {
+                advice =
+                    "run 'podman system migrate' (it stops your running Podman containers) so "
+                    + "that Podman sees the mount, and " + advice
+                    + " so that it keeps seeing new ones"
+            }
+            throw ContainerError(
+                .engineFailed,
+                "the container does not see the vault at \(ContainerSpec.vaultPath): the "
+                    + "engine's mount namespace predates the mount and does not receive new "
+                    + "mounts. To fix it, \(advice); then start again.")
+        }
     }
 }

@@ -60,6 +60,35 @@ struct ContainerEndToEndTests {
         try world.run(engine)
     }
 
+    /// Rootless Podman runs the container in the user's own user namespace; the user needs
+    /// subordinate ids (CI makes a user for it and names it in `CLAUDE_ENV_ROOTLESS_USER`).
+    @Test(
+        "the whole workflow as an ordinary user with rootless Podman",
+        .enabled(
+            if: getuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0
+                && access("/usr/bin/newuidmap", X_OK) == 0 && ordinaryUsersCanOpenFuse()
+                && fuseAllowsOther() && rootlessUser() != nil,
+            "needs root, setpriv, newuidmap, user_allow_other and CLAUDE_ENV_ROOTLESS_USER"))
+    func rootlessPodman() throws {
+        let user = try #require(rootlessUser())
+        guard
+            let program = ContainerEngine.findExecutable("podman", in: searchPath)
+        else {
+            if requireEngines { Issue.record("podman is required") }
+            return
+        }
+        let engine = ContainerEngine(
+            kind: .podman, program: program, isRootless: true, environment: environment)
+        let world = try World(engine: engine, user: (user.uid, user.gid, nil))
+        defer { world.remove() }
+        let rootless = try world.engineCommand(engine.commandLine.rootlessProbe())
+        try #require(rootless.hasPrefix("true"), "podman is not rootless for the user: \(rootless)")
+        try makeTestImage(engine, named: testImage, scripts: [:]) { tar in
+            try world.engineCommand(["import", tar, testImage])
+        }
+        try world.run(engine)
+    }
+
     /// build-image builds the real embedded Dockerfile. The two steps that need the internet
     /// (apt and npm) meet stand-ins in a local base image, given with --base-image.
     @Test(
@@ -123,7 +152,8 @@ struct ContainerEndToEndTests {
     /// Imports a root filesystem of busybox, its applets and `scripts` (shell scripts by path)
     /// as `name`.
     private func makeTestImage(
-        _ engine: ContainerEngine, named name: String, scripts: [String: String]
+        _ engine: ContainerEngine, named name: String, scripts: [String: String],
+        importing: ((String) throws -> Void)? = nil
     ) throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent(
             "claude-env-rootfs-\(UUID().uuidString)"
@@ -156,8 +186,20 @@ struct ContainerEndToEndTests {
         let tar = try Subprocess.run(
             "tar", ["-C", root + "/rootfs", "-cf", root + "/rootfs.tar", "."])
         try #require(tar.status == 0, "tar: \(tar.errorText)")
-        try engine.run(["import", root + "/rootfs.tar", name])
+        if let importing {
+            try importing(root + "/rootfs.tar")
+        } else {
+            try engine.run(["import", root + "/rootfs.tar", name])
+        }
     }
+}
+
+/// The user named by `CLAUDE_ENV_ROOTLESS_USER`, when it exists.
+private func rootlessUser() -> (uid: UInt32, gid: UInt32)? {
+    guard let name = environment["CLAUDE_ENV_ROOTLESS_USER"], let entry = getpwnam(name) else {
+        return nil
+    }
+    return (entry.pointee.pw_uid, entry.pointee.pw_gid)
 }
 
 private func fuseAllowsOther() -> Bool {
@@ -183,7 +225,7 @@ private func dockerSocketGroup() -> UInt32? {
 /// command runs as that uid and gid (and the extra group that reaches the engine).
 private struct World {
     let engine: ContainerEngine
-    let user: (uid: UInt32, gid: UInt32, group: UInt32)?
+    let user: (uid: UInt32, gid: UInt32, group: UInt32?)?
     let base: String
     var home: String { base + "/home" }
     var project: String { base + "/projects/app" }
@@ -196,7 +238,7 @@ private struct World {
     var uid: UInt32 { user?.uid ?? getuid() }
     var gid: UInt32 { user?.gid ?? getgid() }
 
-    init(engine: ContainerEngine, user: (uid: UInt32, gid: UInt32, group: UInt32)?) throws {
+    init(engine: ContainerEngine, user: (uid: UInt32, gid: UInt32, group: UInt32?)?) throws {
         self.engine = engine
         self.user = user
         base =
@@ -230,12 +272,30 @@ private struct World {
         try? FileManager.default.removeItem(atPath: base)
     }
 
-    /// Runs the real program in the project directory, as the user would.
-    func claudeEnv(_ words: [String], password: Bool = true) throws -> Subprocess.Result {
+    /// Runs `arguments` in the project directory, as the user when there is one, with the
+    /// environment a user of the engine has.
+    func runHere(_ arguments: [String]) throws -> Subprocess.Result {
         var variables = [
             "HOME": home, "PATH": searchPath, "CLAUDE_ENV_ENGINE": engine.kind.rawValue,
         ]
         for name in ["DOCKER_HOST", "CONTAINERS_CONF"] { variables[name] = environment[name] }
+        guard let user else {
+            return try Subprocess.run(
+                "/usr/bin/env", ["-C", project] + arguments, environment: variables)
+        }
+        let assignments = variables.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        let groups = user.group.map { "--groups=\($0)" } ?? "--clear-groups"
+        return try Subprocess.run(
+            "/usr/bin/setpriv",
+            [
+                "--reuid=\(user.uid)", "--regid=\(user.gid)", groups, "/usr/bin/env", "-i", "-C",
+                project,
+            ]
+                + assignments + arguments)
+    }
+
+    /// Runs the real program, as the user would.
+    func claudeEnv(_ words: [String], password: Bool = true) throws -> Subprocess.Result {
         // The user cannot reach the build directory: it runs its own copy of the program.
         let binary =
             user == nil
@@ -248,17 +308,15 @@ private struct World {
                 contentsOf: ["--password-file", passwordFile],
                 at: arguments.firstIndex(of: "--") ?? arguments.endIndex)
         }
-        guard let user else {
-            return try Subprocess.run(
-                "/usr/bin/env", ["-C", project] + arguments, environment: variables)
-        }
-        let assignments = variables.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        return try Subprocess.run(
-            "/usr/bin/setpriv",
-            [
-                "--reuid=\(user.uid)", "--regid=\(user.gid)", "--groups=\(user.group)",
-                "/usr/bin/env", "-i", "-C", project,
-            ] + assignments + arguments)
+        return try runHere(arguments)
+    }
+
+    /// An engine command as the user runs it (a rootless engine has the user's containers).
+    @discardableResult
+    func engineCommand(_ arguments: [String]) throws -> String {
+        let result = try runHere([engine.program] + arguments)
+        try #require(result.status == 0, "\(arguments): \(result.errorText)")
+        return result.outputText
     }
 
     /// `start -- /bin/sh -c script` in `image`, or in the built one when nil.
@@ -334,17 +392,17 @@ private struct World {
         )
         let joined = try start("[ -e /tmp/first-session ]")
         #expect(joined.status == 0, "the second start did not join the first: \(joined.errorText)")
-        let running = try engine.run(["ps", "--filter", label, "--format", "{{.Names}}"])
+        let running = try engineCommand(["ps", "--filter", label, "--format", "{{.Names}}"])
             .split(separator: "\n").map(String.init)
         #expect(running.count == 1, "\(running)")
         if let name = running.first {
-            let inspected = try engine.run(["inspect", name])
+            let inspected = try engineCommand(["inspect", name])
             #expect(!inspected.contains(apiKey), "the API key shows in inspect")
         }
         FileManager.default.createFile(atPath: project + "/.release", contents: nil)
         #expect(first.wait()?.status == 0)
         // The last session out stopped it.
-        #expect(try engine.run(["ps", "--filter", label, "--format", "{{.Names}}"]).isEmpty)
+        #expect(try engineCommand(["ps", "--filter", label, "--format", "{{.Names}}"]).isEmpty)
 
         // Two starts at the same instant share one container; neither fails.
         let together = (0..<2).map { _ in Background { try start("true") } }
@@ -361,7 +419,7 @@ private struct World {
         #expect(lock.status == 0, "\(lock.errorText)")
         #expect(lock.errorText.contains("stopped claude-env-github.com-ada-app-"))
         _ = busy.wait()
-        #expect(try engine.run(["ps", "--filter", label, "-q"]).isEmpty)
+        #expect(try engineCommand(["ps", "--filter", label, "-q"]).isEmpty)
         #expect(!MountPoint.isMounted(mountpoint))
         let raw = try Data(contentsOf: URL(fileURLWithPath: vault))
         #expect(raw.range(of: Data(marker.utf8)) == nil, "the marker is in the vault in plaintext")
