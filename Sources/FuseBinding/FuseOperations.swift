@@ -23,7 +23,10 @@ public protocol FuseOperations: AnyObject, Sendable {
     func release(_ request: FuseRequest, inode: UInt64)
     func fsync(_ request: FuseRequest, inode: UInt64, dataOnly: Bool)
     func openDirectory(_ request: FuseRequest, inode: UInt64)
-    func readDirectory(_ request: FuseRequest, inode: UInt64, offset: UInt64, size: Int)
+    /// `readdir`, or with `withAttributes` `readdirplus`, whose entries carry their
+    /// attributes so that the kernel need not look each one up.
+    func readDirectory(
+        _ request: FuseRequest, inode: UInt64, offset: UInt64, size: Int, withAttributes: Bool)
     func releaseDirectory(_ request: FuseRequest, inode: UInt64)
     func statistics(_ request: FuseRequest)
     func setExtendedAttribute(

@@ -101,21 +101,33 @@ public struct FuseRequest: @unchecked Sendable {
         fuse_reply_xattr(handle, attributeSize)
     }
 
-    /// Sends as many of `entries` as fit in `limit` bytes, in order.
-    public func reply(directory entries: [FuseDirectoryEntry], limit: Int) {
+    /// Sends as many of `entries` as fit in `limit` bytes, in order; with `withAttributes`,
+    /// in the `readdirplus` layout, each with its entry.
+    public func reply(directory entries: [FuseDirectoryEntry], limit: Int, withAttributes: Bool) {
         var buffer = [CChar](repeating: 0, count: limit)
         var used = 0
         for entry in entries {
-            var status = Glibc.stat()
-            status.st_ino = ino_t(entry.inode)
-            status.st_mode = entry.mode
             let needed = (entry.name + [0]).withUnsafeBufferPointer { name in
                 name.withMemoryRebound(to: CChar.self) { name in
                     buffer.withUnsafeMutableBufferPointer { output in
-                        fuse_add_direntry(
-                            handle, output.baseAddress! + used, limit - used, name.baseAddress,
-                            &status,
-                            off_t(entry.nextOffset))
+                        let room = output.baseAddress! + used
+                        let offset = off_t(entry.nextOffset)
+                        guard withAttributes else {
+                            var status = Glibc.stat()
+                            status.st_ino = ino_t(entry.inode)
+                            status.st_mode = entry.mode
+                            return fuse_add_direntry(
+                                handle, room, limit - used, name.baseAddress, &status, offset)
+                        }
+                        var parameters = fuse_entry_param()
+                        if let full = entry.entry {
+                            parameters = Self.entryParameters(full)
+                        } else {
+                            parameters.attr.st_ino = ino_t(entry.inode)
+                            parameters.attr.st_mode = entry.mode
+                        }
+                        return fuse_add_direntry_plus(
+                            handle, room, limit - used, name.baseAddress, &parameters, offset)
                     }
                 }
             }

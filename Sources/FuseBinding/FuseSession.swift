@@ -208,7 +208,13 @@ public final class FuseSession: @unchecked Sendable {
         }
         ops.readdir = { request, inode, size, offset, _ in
             operations(request).readDirectory(
-                FuseRequest(handle: request!), inode: inode, offset: UInt64(offset), size: size)
+                FuseRequest(handle: request!), inode: inode, offset: UInt64(offset), size: size,
+                withAttributes: false)
+        }
+        ops.readdirplus = { request, inode, size, offset, _ in
+            operations(request).readDirectory(
+                FuseRequest(handle: request!), inode: inode, offset: UInt64(offset), size: size,
+                withAttributes: true)
         }
         ops.releasedir = { request, inode, _ in
             operations(request).releaseDirectory(FuseRequest(handle: request!), inode: inode)

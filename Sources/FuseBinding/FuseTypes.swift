@@ -79,7 +79,7 @@ public struct FuseFilesystemStatistics: Sendable {
     }
 }
 
-/// One directory entry for `readdir`.
+/// One directory entry for `readdir` and `readdirplus`.
 public struct FuseDirectoryEntry: Sendable {
     public var name: [UInt8]
     public var inode: UInt64
@@ -87,12 +87,18 @@ public struct FuseDirectoryEntry: Sendable {
     public var mode: UInt32
     /// The offset to continue after this entry.
     public var nextOffset: UInt64
+    /// For `readdirplus`: the entry as `lookup` would give it. Nil for "." and "..", which
+    /// the kernel does not take entries for.
+    public var entry: FuseEntry?
 
-    public init(name: [UInt8], inode: UInt64, mode: UInt32, nextOffset: UInt64) {
+    public init(
+        name: [UInt8], inode: UInt64, mode: UInt32, nextOffset: UInt64, entry: FuseEntry? = nil
+    ) {
         self.name = name
         self.inode = inode
         self.mode = mode
         self.nextOffset = nextOffset
+        self.entry = entry
     }
 }
 

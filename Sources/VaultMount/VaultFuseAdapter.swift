@@ -224,8 +224,10 @@ public final class VaultFuseAdapter: FuseOperations {
         }
     }
 
-    public func readDirectory(_ request: FuseRequest, inode: UInt64, offset: UInt64, size: Int) {
-        answer(request, "readdir") { () throws(FilesystemError) in
+    public func readDirectory(
+        _ request: FuseRequest, inode: UInt64, offset: UInt64, size: Int, withAttributes: Bool
+    ) {
+        answer(request, withAttributes ? "readdirplus" : "readdir") { () throws(FilesystemError) in
             let directory = try filesystem.attributes(inode)
             var entries: [FuseDirectoryEntry] = []
             // Offsets 1 and 2 are "." and ".."; the vault's cookies start at 3.
@@ -240,15 +242,18 @@ public final class VaultFuseAdapter: FuseOperations {
                     FuseDirectoryEntry(
                         name: [0x2e, 0x2e], inode: parent.inode, mode: parent.mode, nextOffset: 2))
             }
-            let limit = max(1, size / 24)
+            // The smallest entry of each layout, so that no more are read than can fit.
+            let limit = max(1, size / (withAttributes ? 152 : 24))
             for listing in try filesystem.readDirectory(inode, after: max(offset, 2), limit: limit)
             {
                 entries.append(
                     FuseDirectoryEntry(
                         name: listing.name, inode: listing.inode, mode: listing.type.modeBits,
-                        nextOffset: listing.cookie))
+                        nextOffset: listing.cookie,
+                        entry: withAttributes
+                            ? entry(try filesystem.attributes(listing.inode)) : nil))
             }
-            request.reply(directory: entries, limit: size)
+            request.reply(directory: entries, limit: size, withAttributes: withAttributes)
         }
     }
 
