@@ -18,6 +18,15 @@ enum DoctorCommand {
 
     enum Verdict: String {
         case ok, warn, fail
+
+        /// The ANSI colour of the word: green, yellow, red.
+        var colour: String {
+            switch self {
+            case .ok: "\u{1B}[32m"
+            case .warn: "\u{1B}[33m"
+            case .fail: "\u{1B}[31m"
+            }
+        }
     }
 
     struct Finding {
@@ -143,11 +152,14 @@ enum DoctorCommand {
                     detail: "none at \(vaultPath); create one with 'claude-env bootstrap'"))
         }
 
+        // Colour only for a person at a terminal who has not asked for none.
+        let colour = isatty(1) == 1 && context.environment["NO_COLOR"] == nil
         let width = findings.map(\.subject.count).max() ?? 0
         var text = ""
         for finding in findings {
             let padding = String(repeating: " ", count: width - finding.subject.count)
-            text += "\(finding.verdict.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0)) "
+            let verdict = finding.verdict.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0)
+            text += colour ? finding.verdict.colour + verdict + "\u{1B}[0m " : verdict + " "
             text += "\(finding.subject)\(padding)  \(finding.detail)\n"
         }
         context.console.writeOutput(text)
