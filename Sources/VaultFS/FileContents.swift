@@ -13,7 +13,7 @@ extension FilesystemCore {
     /// The current bytes of one block: changed, cached, or read and authenticated from its
     /// page; zeros for a hole.
     private func block(_ id: BlockID) throws -> [UInt8] {
-        if let dirty = dirtyBlocks[id] { return dirty }
+        if let dirty = dirtyBlocks[id] { return dirty.bytes }
         if let cached = cache.value(for: id) { return cached }
         guard
             let record = try tree.value(for: RecordKey.make(id.inode, .fileBlock, number: id.index))
@@ -122,12 +122,6 @@ extension FilesystemCore {
         attributes.size = max(attributes.size, end)
         touchForWrite(&attributes)
         try save(attributes)
-        if dirtyBlocks.count >= dirtyBlockLimit {
-            // Memory pressure: commit, which seals the blocks, and let the tree's decoded nodes
-            // go, so that memory stays bounded by the cache limits.
-            try commit()
-            tree.dropCachedNodes()
-        }
         return bytes.count
     }
 
@@ -140,7 +134,8 @@ extension FilesystemCore {
 
     private func setDirty(_ block: [UInt8], for id: BlockID) {
         cache.remove(id)
-        dirtyBlocks[id] = block
+        dirtyVersion += 1
+        dirtyBlocks[id] = DirtyBlock(bytes: block, version: dirtyVersion)
         hasChanges = true
     }
 
@@ -212,23 +207,67 @@ extension FilesystemCore {
     /// Seals every changed block into new pages, on all cores, and points the tree at them.
     /// They become durable with the next commit.
     func flushDirtyBlocks() throws {
-        guard !dirtyBlocks.isEmpty else { return }
+        while true {
+            let batch = takeSealingBatch()
+            guard !batch.isEmpty else { return }
+            try install(batch, at: try store.write(batch: batch.pages, kind: .fileData))
+        }
+    }
+
+    /// The lowest-numbered changed blocks, a megabyte at most: enough to keep every core
+    /// sealing, while the ciphertext made on the way stays small beside the cache. They stay
+    /// changed, and readable, until ``install(_:at:)``.
+    func takeSealingBatch(limit: Int = 256) -> SealingBatch {
+        var batch = SealingBatch()
+        guard !dirtyBlocks.isEmpty else { return batch }
         let ids = dirtyBlocks.keys.sorted { ($0.inode, $0.index) < ($1.inode, $1.index) }
-        // A megabyte at a time: enough to keep every core sealing, and the ciphertext copies
-        // made on the way stay small beside the cache.
-        for start in stride(from: 0, to: ids.count, by: 256) {
-            let chunk = ids[start..<min(start + 256, ids.count)]
-            let pages = chunk.map { dirtyBlocks[$0]! }
-            let pointers = try store.write(batch: pages, kind: .fileData)
-            for (index, id) in chunk.enumerated() {
-                let key = RecordKey.make(id.inode, .fileBlock, number: id.index)
+        for id in ids.prefix(limit) {
+            let block = dirtyBlocks[id]!
+            batch.ids.append(id)
+            batch.versions.append(block.version)
+            batch.pages.append(block.bytes)
+        }
+        return batch
+    }
+
+    /// Points the tree at the pages a batch was sealed into. A block changed, truncated or
+    /// removed since it was taken stays as it is now, and its new page is given back; so is
+    /// every page not yet installed when the tree fails.
+    func install(_ batch: SealingBatch, at pointers: [PagePointer]) throws {
+        for (index, id) in batch.ids.enumerated() {
+            guard dirtyBlocks[id]?.version == batch.versions[index] else {
+                store.release(pointers[index])
+                continue
+            }
+            let key = RecordKey.make(id.inode, .fileBlock, number: id.index)
+            do {
                 if let old = try tree.value(for: key) {
                     store.release(try PagePointer(encoded: old))
                 }
                 try tree.insert(pointers[index].encoded, for: key)
-                dirtyBlocks[id] = nil
-                cache.insert(pages[index], for: id)
+            } catch {
+                for pointer in pointers[index...] { store.release(pointer) }
+                throw error
             }
+            dirtyBlocks[id] = nil
+            cache.insert(batch.pages[index], for: id)
+            sealedSinceCommit += 1
+            hasChanges = true
         }
     }
+}
+
+/// A changed block and the stamp of its latest change.
+struct DirtyBlock {
+    var bytes: [UInt8]
+    var version: UInt64
+}
+
+/// Changed blocks taken for sealing: their ids, change stamps and bytes, in step.
+struct SealingBatch {
+    var ids: [BlockID] = []
+    var versions: [UInt64] = []
+    var pages: [[UInt8]] = []
+
+    var isEmpty: Bool { ids.isEmpty }
 }
