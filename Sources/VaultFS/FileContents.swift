@@ -58,7 +58,41 @@ extension FilesystemCore {
     /// nor cached, and caches them: a large read then costs one parallel batch, not a page at
     /// a time.
     private func prefetch(_ inode: UInt64, blocks range: ClosedRange<UInt64>) throws {
-        guard range.count > 1 else { return }
+        let missing = try missingBlocks(inode, blocks: range)
+        guard missing.count > 1 else { return }
+        let pages = try store.read(batch: missing.map(\.1), kind: .fileData)
+        for (index, entry) in missing.enumerated() { cache.insert(pages[index], for: entry.0) }
+    }
+
+    /// The blocks a read of `count` bytes at `offset` would have to fetch from their pages,
+    /// with the pages; empty when there is nothing worth fetching in a batch.
+    func missingBlocks(_ inode: UInt64, at offset: UInt64, count: Int) throws -> [(
+        BlockID, PagePointer
+    )] {
+        let attributes = try regularFile(inode)
+        guard count > 0, offset < attributes.size, !attributes.isInline else { return [] }
+        let end = min(attributes.size, offset + UInt64(count))
+        return try missingBlocks(
+            inode, blocks: (offset / Self.blockSize)...((end - 1) / Self.blockSize))
+    }
+
+    /// Caches blocks fetched without the lock, each only if the tree still names the page it
+    /// came from and it has not changed since.
+    func adopt(_ fetched: [(BlockID, PagePointer)], pages: [[UInt8]]) throws {
+        for (index, (id, pointer)) in fetched.enumerated() {
+            guard dirtyBlocks[id] == nil, !cache.contains(id),
+                let record = try tree.value(
+                    for: RecordKey.make(id.inode, .fileBlock, number: id.index)),
+                record == pointer.encoded
+            else { continue }
+            cache.insert(pages[index], for: id)
+        }
+    }
+
+    private func missingBlocks(_ inode: UInt64, blocks range: ClosedRange<UInt64>) throws -> [(
+        BlockID, PagePointer
+    )] {
+        guard range.count > 1 else { return [] }
         var missing: [(BlockID, PagePointer)] = []
         try tree.forEach(
             from: RecordKey.make(inode, .fileBlock, number: range.lowerBound),
@@ -70,12 +104,10 @@ extension FilesystemCore {
             }
             return true
         }
-        guard missing.count > 1 else { return }
-        let pages = try store.read(batch: missing.map(\.1), kind: .fileData)
-        for (index, entry) in missing.enumerated() { cache.insert(pages[index], for: entry.0) }
+        return missing.count > 1 ? missing : []
     }
 
-    func write(_ inode: UInt64, at offset: UInt64, _ bytes: [UInt8]) throws -> Int {
+    func write(_ inode: UInt64, at offset: UInt64, _ bytes: UnsafeRawBufferPointer) throws -> Int {
         var attributes = try regularFile(inode)
         guard !bytes.isEmpty else { return 0 }
         let end = offset + UInt64(bytes.count)

@@ -27,9 +27,8 @@ public final class VaultFilesystem: @unchecked Sendable {
 
     public let store: PageStore
     private let core: FilesystemCore
-    // TODO(perf): one lock serialises every operation, so FUSE's worker threads queue behind
-    // each other; cold reads trail what both cores could decrypt until reads of clean blocks
-    // can decrypt outside it.
+    // TODO(perf): one lock serialises every operation but sealing and fetching blocks from
+    // disk, so metadata-heavy work from many processes queues behind it on many-core hosts.
     private let lock = Mutex(())
     /// Held while a batch of changed blocks is sealed outside `lock`, and by commits, so that
     /// no commit happens with pages written but not yet in the tree. Always taken before
@@ -202,10 +201,23 @@ public final class VaultFilesystem: @unchecked Sendable {
 
     // MARK: - Contents
 
+    /// Reads up to `count` bytes at `offset`. Blocks that must come from disk are read and
+    /// decrypted with the lock free, so that other requests go on meanwhile.
     public func read(_ inode: UInt64, at offset: UInt64, count: Int) throws(FilesystemError)
         -> [UInt8]
     {
-        try withCore { try $0.read(inode, at: offset, count: count) }
+        let missing = try withCore { try $0.missingBlocks(inode, at: offset, count: count) }
+        // A page may be reused once a concurrent change frees it, and then fails to
+        // authenticate: the read under the lock below then sees the current state.
+        if !missing.isEmpty,
+            let pages = try? store.read(batch: missing.map(\.1), kind: .fileData)
+        {
+            return try withCore { core in
+                try core.adopt(missing, pages: pages)
+                return try core.read(inode, at: offset, count: count)
+            }
+        }
+        return try withCore { try $0.read(inode, at: offset, count: count) }
     }
 
     /// Writes `bytes` at `offset`. Changed blocks wait in memory; once they pass half the
@@ -214,6 +226,18 @@ public final class VaultFilesystem: @unchecked Sendable {
     @discardableResult
     public func write(_ inode: UInt64, at offset: UInt64, _ bytes: [UInt8]) throws(FilesystemError)
         -> Int
+    {
+        do {
+            return try bytes.withUnsafeBytes { try write(inode, at: offset, $0) }
+        } catch {
+            throw FilesystemError.from(error)
+        }
+    }
+
+    /// Writes the bytes of `buffer`, which need only last for the call, at `offset`.
+    @discardableResult
+    public func write(_ inode: UInt64, at offset: UInt64, _ bytes: UnsafeRawBufferPointer)
+        throws(FilesystemError) -> Int
     {
         let (written, dirty, limit) = try withCore { core in
             (try core.write(inode, at: offset, bytes), core.dirtyBlocks.count, core.dirtyBlockLimit)

@@ -17,6 +17,7 @@ public final class PageStore: @unchecked Sendable {
     public let unlockedSlot: Int?
     let keys: KeyHierarchy
     private let state: Mutex<State>
+    private let scratch = ScratchBuffers()
 
     private struct State {
         var header: VaultHeader
@@ -366,38 +367,41 @@ public final class PageStore: @unchecked Sendable {
                 throw VaultError.damagedPage(page: pointer.page)
             }
         }
-        var ciphertext = [UInt8](repeating: 0, count: pointers.count * pageSize)
-        try ciphertext.withUnsafeMutableBytes { buffer in
-            var first = 0
-            while first < pointers.count {
-                var end = first + 1
-                while end < pointers.count && pointers[end].page == pointers[end - 1].page + 1 {
-                    end += 1
-                }
-                let run = UnsafeMutableRawBufferPointer(
-                    rebasing: buffer[first * pageSize..<end * pageSize])
-                let offset = pointers[first].page * UInt64(pageSize)
-                guard (try? device.read(into: run, at: offset)) == run.count else {
-                    // Past the end or unreadable: the page that fails says which.
-                    for index in first..<end { _ = try read(pointers[index], kind: kind) }
-                    throw VaultError.damagedPage(page: pointers[first].page)
-                }
-                first = end
-            }
+        return try scratch.withBuffer(bytes: pointers.count * pageSize) { buffer in
+            try read(batch: pointers, kind: kind, through: buffer)
         }
-        let input = ciphertext
+    }
+
+    private func read(
+        batch pointers: [PagePointer], kind: PageKind, through buffer: UnsafeMutableRawBufferPointer
+    ) throws -> [[UInt8]] {
+        let pageSize = VaultFormat.pageSize
+        var first = 0
+        while first < pointers.count {
+            var end = first + 1
+            while end < pointers.count && pointers[end].page == pointers[end - 1].page + 1 {
+                end += 1
+            }
+            let run = UnsafeMutableRawBufferPointer(
+                rebasing: buffer[first * pageSize..<end * pageSize])
+            let offset = pointers[first].page * UInt64(pageSize)
+            guard (try? device.read(into: run, at: offset)) == run.count else {
+                // Past the end or unreadable: the page that fails says which.
+                for index in first..<end { _ = try read(pointers[index], kind: kind) }
+                throw VaultError.damagedPage(page: pointers[first].page)
+            }
+            first = end
+        }
+        let input = UnsafeSendableBuffer(buffer)
         let results = Mutex([Result<[UInt8], any Error>?](repeating: nil, count: pointers.count))
         DispatchQueue.concurrentPerform(iterations: pointers.count) { index in
             let result = Result { () throws -> [UInt8] in
                 var plaintext = [UInt8](repeating: 0, count: pageSize)
-                try input.withUnsafeBytes { all in
-                    try plaintext.withUnsafeMutableBytes { output in
-                        try self.open(
-                            pointers[index], kind: kind,
-                            ciphertext: UnsafeRawBufferPointer(
-                                rebasing: all[index * pageSize..<(index + 1) * pageSize]),
-                            into: output)
-                    }
+                try plaintext.withUnsafeMutableBytes { output in
+                    try self.open(
+                        pointers[index], kind: kind,
+                        ciphertext: UnsafeRawBufferPointer(input.slice(index * pageSize, pageSize)),
+                        into: output)
                 }
                 return plaintext
             }
@@ -462,37 +466,49 @@ public final class PageStore: @unchecked Sendable {
         let pageSize = VaultFormat.pageSize
         // All the ciphertext in one buffer, so that pages that landed next to each other on
         // disk go out in one write.
-        var sealed = [UInt8](unsafeUninitializedCapacity: batch.count * pageSize) { _, count in
-            count = batch.count * pageSize
-        }
-        let pointers = try sealed.withUnsafeMutableBytes { output in
+        return try scratch.withBuffer(bytes: batch.count * pageSize) { output in
             let base = UnsafeSendableBuffer(output)
             let seal: @Sendable (Int) throws -> PagePointer = { index in
                 try self.seal(
                     batch[index], page: pages[index], kind: kind, epoch: epoch, key: key,
                     into: base.slice(index * pageSize, pageSize))
             }
-            guard batch.count >= 8 else { return try batch.indices.map(seal) }
-            let results = Mutex(
-                [Result<PagePointer, any Error>?](repeating: nil, count: batch.count))
-            DispatchQueue.concurrentPerform(iterations: batch.count) { index in
-                let result = Result { try seal(index) }
-                results.withLock { $0[index] = result }
+            let pointers: [PagePointer]
+            if batch.count < 8 {
+                pointers = try batch.indices.map(seal)
+            } else {
+                pointers = try sealInParallel(batch.count, seal)
             }
-            return try results.withLock { $0 }.map { try $0!.get() }
+            try writeRuns(UnsafeRawBufferPointer(output), at: pages)
+            return pointers
         }
-        try sealed.withUnsafeBytes { ciphertext in
-            var first = 0
-            while first < pages.count {
-                var end = first + 1
-                while end < pages.count && pages[end] == pages[end - 1] + 1 { end += 1 }
-                try device.write(
-                    UnsafeRawBufferPointer(rebasing: ciphertext[first * pageSize..<end * pageSize]),
-                    at: pages[first] * UInt64(pageSize))
-                first = end
-            }
+    }
+
+    /// Runs `seal` for every index on every core; the first failure is thrown.
+    private func sealInParallel(
+        _ count: Int, _ seal: @Sendable (Int) throws -> PagePointer
+    ) throws -> [PagePointer] {
+        let results = Mutex([Result<PagePointer, any Error>?](repeating: nil, count: count))
+        DispatchQueue.concurrentPerform(iterations: count) { index in
+            let result = Result { try seal(index) }
+            results.withLock { $0[index] = result }
         }
-        return pointers
+        return try results.withLock { $0 }.map { try $0!.get() }
+    }
+
+    /// Writes consecutive pages of `ciphertext` to `pages`, one call for each run of
+    /// neighbouring page numbers.
+    private func writeRuns(_ ciphertext: UnsafeRawBufferPointer, at pages: [UInt64]) throws {
+        let pageSize = VaultFormat.pageSize
+        var first = 0
+        while first < pages.count {
+            var end = first + 1
+            while end < pages.count && pages[end] == pages[end - 1] + 1 { end += 1 }
+            try device.write(
+                UnsafeRawBufferPointer(rebasing: ciphertext[first * pageSize..<end * pageSize]),
+                at: pages[first] * UInt64(pageSize))
+            first = end
+        }
     }
 
     /// Seals one page's plaintext for its place: a fresh nonce, and the page number and kind in
@@ -717,5 +733,39 @@ private struct UnsafeSendableBuffer: @unchecked Sendable {
 
     func slice(_ offset: Int, _ count: Int) -> UnsafeMutableRawBufferPointer {
         UnsafeMutableRawBufferPointer(rebasing: base[offset..<offset + count])
+    }
+}
+
+/// Buffers for the ciphertext of batch reads and writes, kept from one batch to the next: a
+/// fresh megabyte each time would either be mapped and faulted in anew or fragment the heap.
+private final class ScratchBuffers: Sendable {
+    private static let size = 256 * VaultFormat.pageSize
+    private static let kept = 2
+    private let free = Mutex<[UnsafeSendableBuffer]>([])
+
+    func withBuffer<R>(bytes: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws
+        -> R
+    {
+        guard bytes <= Self.size else {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 64)
+            defer { buffer.deallocate() }
+            return try body(buffer)
+        }
+        let buffer =
+            free.withLock { $0.popLast() }
+            ?? UnsafeSendableBuffer(.allocate(byteCount: Self.size, alignment: 64))
+        defer {
+            let spare = free.withLock { buffers -> Bool in
+                guard buffers.count < Self.kept else { return true }
+                buffers.append(buffer)
+                return false
+            }
+            if spare { buffer.base.deallocate() }
+        }
+        return try body(buffer.slice(0, bytes))
+    }
+
+    deinit {
+        for buffer in free.withLock({ $0 }) { buffer.base.deallocate() }
     }
 }
