@@ -77,15 +77,24 @@ extension FilesystemCore {
     }
 
     /// Caches blocks fetched without the lock, each only if the tree still names the page it
-    /// came from and it has not changed since.
+    /// came from and it has not changed since. `fetched` is one file's, in block order.
     func adopt(_ fetched: [(BlockID, PagePointer)], pages: [[UInt8]]) throws {
-        for (index, (id, pointer)) in fetched.enumerated() {
-            guard dirtyBlocks[id] == nil, !cache.contains(id),
-                let record = try tree.value(
-                    for: RecordKey.make(id.inode, .fileBlock, number: id.index)),
-                record == pointer.encoded
-            else { continue }
-            cache.insert(pages[index], for: id)
+        guard let first = fetched.first, let last = fetched.last else { return }
+        var next = 0
+        try tree.forEach(
+            from: RecordKey.make(first.0.inode, .fileBlock, number: first.0.index),
+            below: RecordKey.make(last.0.inode, .fileBlock, number: last.0.index + 1)
+        ) { key, value in
+            let index = RecordKey.readBigEndian(key[9...])
+            while next < fetched.count && fetched[next].0.index < index { next += 1 }
+            guard next < fetched.count else { return false }
+            let (id, pointer) = fetched[next]
+            if id.index == index, value == pointer.encoded, dirtyBlocks[id] == nil,
+                !cache.contains(id)
+            {
+                cache.insert(pages[next], for: id)
+            }
+            return true
         }
     }
 

@@ -250,8 +250,9 @@ public final class VaultFilesystem: @unchecked Sendable {
     }
 
     /// Seals one batch of changed blocks with `lock` free meanwhile, and commits when the tree
-    /// records of sealed blocks reach the dirty limit, letting the tree's decoded nodes go so
-    /// that memory stays bounded by the cache limits. Returns false when nothing was changed.
+    /// records of sealed blocks reach twice the dirty limit, letting the tree's decoded nodes
+    /// go so that memory stays bounded by the cache limits. Returns false when nothing was
+    /// changed.
     private func sealBatch() throws(FilesystemError) -> Bool {
         try sealing.withLock { _ throws(FilesystemError) in
             let batch = try withCore { $0.takeSealingBatch() }
@@ -259,7 +260,7 @@ public final class VaultFilesystem: @unchecked Sendable {
             let pointers = try Self.run { try store.write(batch: batch.pages, kind: .fileData) }
             try withCore { core in
                 try core.install(batch, at: pointers)
-                if core.sealedSinceCommit >= core.dirtyBlockLimit {
+                if core.sealedSinceCommit >= 2 * core.dirtyBlockLimit {
                     try core.commit()
                     core.tree.dropCachedNodes()
                 }
