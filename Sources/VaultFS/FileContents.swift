@@ -260,10 +260,19 @@ extension FilesystemCore {
     /// changed, and readable, until ``install(_:at:)``.
     func takeSealingBatch(limit: Int = 256) -> SealingBatch {
         var batch = SealingBatch()
-        guard !dirtyBlocks.isEmpty else { return batch }
-        let ids = dirtyBlocks.keys.sorted { ($0.inode, $0.index) < ($1.inode, $1.index) }
-        for id in ids.prefix(limit) {
-            let block = dirtyBlocks[id]!
+        while batch.ids.count < limit {
+            if sealingQueueStart == sealingQueue.count {
+                // Blocks taken in this refill already were sealed or are in flight.
+                guard batch.isEmpty, !dirtyBlocks.isEmpty else { break }
+                sealingQueue = dirtyBlocks.keys.sorted {
+                    ($0.inode, $0.index) < ($1.inode, $1.index)
+                }
+                sealingQueueStart = 0
+            }
+            let id = sealingQueue[sealingQueueStart]
+            sealingQueueStart += 1
+            // Truncated or removed since the refill: nothing to seal.
+            guard let block = dirtyBlocks[id] else { continue }
             batch.ids.append(id)
             batch.versions.append(block.version)
             batch.pages.append(block.bytes)

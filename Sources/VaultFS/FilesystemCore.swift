@@ -22,6 +22,10 @@ final class FilesystemCore {
     let dirtyBlockLimit: Int
     /// Blocks sealed since the last commit, whose tree records wait in memory for it.
     var sealedSinceCommit = 0
+    /// Changed blocks in block order, to be sealed next; refilled from `dirtyBlocks` when it
+    /// runs out, so that the sort is paid once per refill rather than once per batch.
+    var sealingQueue: [BlockID] = []
+    var sealingQueueStart = 0
     /// Processes holding each inode open.
     var openCounts: [UInt64: Int] = [:]
     /// Whether anything changed since the last commit.
