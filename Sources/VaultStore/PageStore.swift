@@ -396,14 +396,14 @@ public final class PageStore: @unchecked Sendable {
         let results = Mutex([Result<[UInt8], any Error>?](repeating: nil, count: pointers.count))
         DispatchQueue.concurrentPerform(iterations: pointers.count) { index in
             let result = Result { () throws -> [UInt8] in
-                var plaintext = [UInt8](repeating: 0, count: pageSize)
-                try plaintext.withUnsafeMutableBytes { output in
+                // Not zeroed first: opening writes every byte, or wipes them all on failure.
+                try [UInt8](unsafeUninitializedCapacity: pageSize) { output, count in
                     try self.open(
                         pointers[index], kind: kind,
                         ciphertext: UnsafeRawBufferPointer(input.slice(index * pageSize, pageSize)),
-                        into: output)
+                        into: UnsafeMutableRawBufferPointer(output))
+                    count = pageSize
                 }
-                return plaintext
             }
             results.withLock { $0[index] = result }
         }
