@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "Platform", dependencies: ["CSystem"]),
 
         // The vault file format.
-        .target(name: "VaultStore", dependencies: ["Crypto"]),
+        .target(name: "VaultStore", dependencies: ["Crypto", "CSystem"]),
         .target(name: "VaultTree", dependencies: ["VaultStore"]),
         .target(name: "VaultFS", dependencies: ["VaultTree", "VaultStore", "Crypto"]),
         .target(

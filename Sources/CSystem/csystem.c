@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "csystem.h"
 
+#include <fcntl.h>
+#include <malloc.h>
 #include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -13,4 +15,13 @@ int csystem_forbid_dumps(void) {
 
 int csystem_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest) {
     return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
+}
+
+void csystem_tune_heap_for_serving(int mapping_threshold) {
+    mallopt(M_ARENA_MAX, 1);
+    mallopt(M_MMAP_THRESHOLD, mapping_threshold);
+}
+
+int csystem_start_writeback(int descriptor, long long offset, long long count) {
+    return sync_file_range(descriptor, offset, count, SYNC_FILE_RANGE_WRITE);
 }

@@ -153,6 +153,7 @@ enum MountCommand {
     ) throws
         -> Int32
     {
+        DetachedProcess.tuneHeapForServing()
         let access = VaultAccess(context: context)
         let opened = try access.open(arguments, writable: true, masterKey: masterKey)
         if opened.readOnly {

@@ -18,7 +18,7 @@ public protocol FuseOperations: AnyObject, Sendable {
     func open(_ request: FuseRequest, inode: UInt64, flags: Int32)
     func create(_ request: FuseRequest, parent: UInt64, name: [UInt8], mode: UInt32, flags: Int32)
     func read(_ request: FuseRequest, inode: UInt64, offset: UInt64, size: Int)
-    func write(_ request: FuseRequest, inode: UInt64, offset: UInt64, data: [UInt8])
+    func write(_ request: FuseRequest, inode: UInt64, offset: UInt64, data: UnsafeRawBufferPointer)
     func flush(_ request: FuseRequest, inode: UInt64)
     func release(_ request: FuseRequest, inode: UInt64)
     func fsync(_ request: FuseRequest, inode: UInt64, dataOnly: Bool)

@@ -189,7 +189,8 @@ public final class FuseSession: @unchecked Sendable {
                 FuseRequest(handle: request!), inode: inode, offset: UInt64(offset), size: size)
         }
         ops.write = { request, inode, data, size, offset, _ in
-            let bytes = data.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
+            // Lent for the call only: the request is answered before it returns.
+            let bytes = UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size)
             operations(request).write(
                 FuseRequest(handle: request!), inode: inode, offset: UInt64(offset), data: bytes)
         }

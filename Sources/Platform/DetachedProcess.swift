@@ -76,6 +76,14 @@ public enum DetachedProcess {
         _ = csystem_forbid_dumps()
     }
 
+    /// Keeps a serving process's memory close to what it holds: its cached blocks are freed by
+    /// whatever thread evicts them, and one heap lets every thread reuse that memory where a
+    /// heap per thread would keep each share apart; buffers of `mappingThreshold` bytes and up
+    /// are mapped on their own and go back to the system when freed.
+    public static func tuneHeapForServing(mappingThreshold: Int = 256 << 10) {
+        csystem_tune_heap_for_serving(Int32(mappingThreshold))
+    }
+
     /// Reads exactly `count` bytes from `descriptor`, then closes it; nil if it ends early.
     public static func readSecret(from descriptor: Int32, count: Int) -> [UInt8]? {
         defer { close(descriptor) }

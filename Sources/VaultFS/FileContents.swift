@@ -13,7 +13,7 @@ extension FilesystemCore {
     /// The current bytes of one block: changed, cached, or read and authenticated from its
     /// page; zeros for a hole.
     private func block(_ id: BlockID) throws -> [UInt8] {
-        if let dirty = dirtyBlocks[id] { return dirty }
+        if let dirty = dirtyBlocks[id] { return dirty.bytes }
         if let cached = cache.value(for: id) { return cached }
         guard
             let record = try tree.value(for: RecordKey.make(id.inode, .fileBlock, number: id.index))
@@ -58,7 +58,50 @@ extension FilesystemCore {
     /// nor cached, and caches them: a large read then costs one parallel batch, not a page at
     /// a time.
     private func prefetch(_ inode: UInt64, blocks range: ClosedRange<UInt64>) throws {
-        guard range.count > 1 else { return }
+        let missing = try missingBlocks(inode, blocks: range)
+        guard missing.count > 1 else { return }
+        let pages = try store.read(batch: missing.map(\.1), kind: .fileData)
+        for (index, entry) in missing.enumerated() { cache.insert(pages[index], for: entry.0) }
+    }
+
+    /// The blocks a read of `count` bytes at `offset` would have to fetch from their pages,
+    /// with the pages; empty when there is nothing worth fetching in a batch.
+    func missingBlocks(_ inode: UInt64, at offset: UInt64, count: Int) throws -> [(
+        BlockID, PagePointer
+    )] {
+        let attributes = try regularFile(inode)
+        guard count > 0, offset < attributes.size, !attributes.isInline else { return [] }
+        let end = min(attributes.size, offset + UInt64(count))
+        return try missingBlocks(
+            inode, blocks: (offset / Self.blockSize)...((end - 1) / Self.blockSize))
+    }
+
+    /// Caches blocks fetched without the lock, each only if the tree still names the page it
+    /// came from and it has not changed since. `fetched` is one file's, in block order.
+    func adopt(_ fetched: [(BlockID, PagePointer)], pages: [[UInt8]]) throws {
+        guard let first = fetched.first, let last = fetched.last else { return }
+        var next = 0
+        try tree.forEach(
+            from: RecordKey.make(first.0.inode, .fileBlock, number: first.0.index),
+            below: RecordKey.make(last.0.inode, .fileBlock, number: last.0.index + 1)
+        ) { key, value in
+            let index = RecordKey.readBigEndian(key[9...])
+            while next < fetched.count && fetched[next].0.index < index { next += 1 }
+            guard next < fetched.count else { return false }
+            let (id, pointer) = fetched[next]
+            if id.index == index, value == pointer.encoded, dirtyBlocks[id] == nil,
+                !cache.contains(id)
+            {
+                cache.insert(pages[next], for: id)
+            }
+            return true
+        }
+    }
+
+    private func missingBlocks(_ inode: UInt64, blocks range: ClosedRange<UInt64>) throws -> [(
+        BlockID, PagePointer
+    )] {
+        guard range.count > 1 else { return [] }
         var missing: [(BlockID, PagePointer)] = []
         try tree.forEach(
             from: RecordKey.make(inode, .fileBlock, number: range.lowerBound),
@@ -70,12 +113,10 @@ extension FilesystemCore {
             }
             return true
         }
-        guard missing.count > 1 else { return }
-        let pages = try store.read(batch: missing.map(\.1), kind: .fileData)
-        for (index, entry) in missing.enumerated() { cache.insert(pages[index], for: entry.0) }
+        return missing.count > 1 ? missing : []
     }
 
-    func write(_ inode: UInt64, at offset: UInt64, _ bytes: [UInt8]) throws -> Int {
+    func write(_ inode: UInt64, at offset: UInt64, _ bytes: UnsafeRawBufferPointer) throws -> Int {
         var attributes = try regularFile(inode)
         guard !bytes.isEmpty else { return 0 }
         let end = offset + UInt64(bytes.count)
@@ -122,12 +163,6 @@ extension FilesystemCore {
         attributes.size = max(attributes.size, end)
         touchForWrite(&attributes)
         try save(attributes)
-        if dirtyBlocks.count >= dirtyBlockLimit {
-            // Memory pressure: commit, which seals the blocks, and let the tree's decoded nodes
-            // go, so that memory stays bounded by the cache limits.
-            try commit()
-            tree.dropCachedNodes()
-        }
         return bytes.count
     }
 
@@ -140,7 +175,8 @@ extension FilesystemCore {
 
     private func setDirty(_ block: [UInt8], for id: BlockID) {
         cache.remove(id)
-        dirtyBlocks[id] = block
+        dirtyVersion += 1
+        dirtyBlocks[id] = DirtyBlock(bytes: block, version: dirtyVersion)
         hasChanges = true
     }
 
@@ -212,23 +248,76 @@ extension FilesystemCore {
     /// Seals every changed block into new pages, on all cores, and points the tree at them.
     /// They become durable with the next commit.
     func flushDirtyBlocks() throws {
-        guard !dirtyBlocks.isEmpty else { return }
-        let ids = dirtyBlocks.keys.sorted { ($0.inode, $0.index) < ($1.inode, $1.index) }
-        // A megabyte at a time: enough to keep every core sealing, and the ciphertext copies
-        // made on the way stay small beside the cache.
-        for start in stride(from: 0, to: ids.count, by: 256) {
-            let chunk = ids[start..<min(start + 256, ids.count)]
-            let pages = chunk.map { dirtyBlocks[$0]! }
-            let pointers = try store.write(batch: pages, kind: .fileData)
-            for (index, id) in chunk.enumerated() {
-                let key = RecordKey.make(id.inode, .fileBlock, number: id.index)
+        while true {
+            let batch = takeSealingBatch()
+            guard !batch.isEmpty else { return }
+            try install(batch, at: try store.write(batch: batch.pages, kind: .fileData))
+        }
+    }
+
+    /// The lowest-numbered changed blocks, a megabyte at most: enough to keep every core
+    /// sealing, while the ciphertext made on the way stays small beside the cache. They stay
+    /// changed, and readable, until ``install(_:at:)``.
+    func takeSealingBatch(limit: Int = 256) -> SealingBatch {
+        var batch = SealingBatch()
+        while batch.ids.count < limit {
+            if sealingQueueStart == sealingQueue.count {
+                // Blocks taken in this refill already were sealed or are in flight.
+                guard batch.isEmpty, !dirtyBlocks.isEmpty else { break }
+                sealingQueue = dirtyBlocks.keys.sorted {
+                    ($0.inode, $0.index) < ($1.inode, $1.index)
+                }
+                sealingQueueStart = 0
+            }
+            let id = sealingQueue[sealingQueueStart]
+            sealingQueueStart += 1
+            // Truncated or removed since the refill: nothing to seal.
+            guard let block = dirtyBlocks[id] else { continue }
+            batch.ids.append(id)
+            batch.versions.append(block.version)
+            batch.pages.append(block.bytes)
+        }
+        return batch
+    }
+
+    /// Points the tree at the pages a batch was sealed into. A block changed, truncated or
+    /// removed since it was taken stays as it is now, and its new page is given back; so is
+    /// every page not yet installed when the tree fails.
+    func install(_ batch: SealingBatch, at pointers: [PagePointer]) throws {
+        for (index, id) in batch.ids.enumerated() {
+            guard dirtyBlocks[id]?.version == batch.versions[index] else {
+                store.release(pointers[index])
+                continue
+            }
+            let key = RecordKey.make(id.inode, .fileBlock, number: id.index)
+            do {
                 if let old = try tree.value(for: key) {
                     store.release(try PagePointer(encoded: old))
                 }
                 try tree.insert(pointers[index].encoded, for: key)
-                dirtyBlocks[id] = nil
-                cache.insert(pages[index], for: id)
+            } catch {
+                for pointer in pointers[index...] { store.release(pointer) }
+                throw error
             }
+            dirtyBlocks[id] = nil
+            cache.insert(batch.pages[index], for: id)
+            sealedSinceCommit += 1
+            hasChanges = true
         }
     }
+}
+
+/// A changed block and the stamp of its latest change.
+struct DirtyBlock {
+    var bytes: [UInt8]
+    var version: UInt64
+}
+
+/// Changed blocks taken for sealing: their ids, change stamps and bytes, in step.
+struct SealingBatch {
+    var ids: [BlockID] = []
+    var versions: [UInt64] = []
+    var pages: [[UInt8]] = []
+
+    var isEmpty: Bool { ids.isEmpty }
 }

@@ -14,9 +14,18 @@ final class FilesystemCore {
     let tree: RecordTree
     var nextInode: UInt64
     /// Blocks changed since they were last sealed.
-    var dirtyBlocks: [BlockID: [UInt8]] = [:]
+    var dirtyBlocks: [BlockID: DirtyBlock] = [:]
+    /// Stamps each change of a block, so that sealing outside the lock can tell whether the
+    /// bytes it sealed are still the newest.
+    var dirtyVersion: UInt64 = 0
     var cache: BlockCache
     let dirtyBlockLimit: Int
+    /// Blocks sealed since the last commit, whose tree records wait in memory for it.
+    var sealedSinceCommit = 0
+    /// Changed blocks in block order, to be sealed next; refilled from `dirtyBlocks` when it
+    /// runs out, so that the sort is paid once per refill rather than once per batch.
+    var sealingQueue: [BlockID] = []
+    var sealingQueueStart = 0
     /// Processes holding each inode open.
     var openCounts: [UInt64: Int] = [:]
     /// Whether anything changed since the last commit.
@@ -518,5 +527,6 @@ final class FilesystemCore {
         let root = try tree.flush()
         try store.commit(root: root, nextInode: nextInode)
         hasChanges = false
+        sealedSinceCommit = 0
     }
 }

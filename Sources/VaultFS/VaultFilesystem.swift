@@ -27,10 +27,16 @@ public final class VaultFilesystem: @unchecked Sendable {
 
     public let store: PageStore
     private let core: FilesystemCore
-    // TODO(perf): one lock serialises every operation, so FUSE's worker threads queue behind
-    // each other; sequential writes and cold reads trail gocryptfs until reads of clean blocks
-    // can decrypt outside it.
+    // TODO(perf): one lock serialises every operation but sealing and fetching blocks from
+    // disk, so metadata-heavy work from many processes queues behind it on many-core hosts.
     private let lock = Mutex(())
+    /// Held while a batch of changed blocks is sealed outside `lock`, and by commits, so that
+    /// no commit happens with pages written but not yet in the tree. Always taken before
+    /// `lock`, never while holding it.
+    private let sealing = Mutex(())
+    /// Whether the background sealer is queued or running.
+    private let sealerActive = Atomic<Bool>(false)
+    private let sealerQueue = DispatchQueue(label: "claude-env.sealer")
     private let scheduler = CommitScheduler()
 
     private init(store: PageStore, core: FilesystemCore) {
@@ -195,17 +201,88 @@ public final class VaultFilesystem: @unchecked Sendable {
 
     // MARK: - Contents
 
+    /// Reads up to `count` bytes at `offset`. Blocks that must come from disk are read and
+    /// decrypted with the lock free, so that other requests go on meanwhile.
     public func read(_ inode: UInt64, at offset: UInt64, count: Int) throws(FilesystemError)
         -> [UInt8]
     {
-        try withCore { try $0.read(inode, at: offset, count: count) }
+        let missing = try withCore { try $0.missingBlocks(inode, at: offset, count: count) }
+        // A page may be reused once a concurrent change frees it, and then fails to
+        // authenticate: the read under the lock below then sees the current state.
+        if !missing.isEmpty,
+            let pages = try? store.read(batch: missing.map(\.1), kind: .fileData)
+        {
+            return try withCore { core in
+                try core.adopt(missing, pages: pages)
+                return try core.read(inode, at: offset, count: count)
+            }
+        }
+        return try withCore { try $0.read(inode, at: offset, count: count) }
     }
 
+    /// Writes `bytes` at `offset`. Changed blocks wait in memory; once they pass half the
+    /// dirty limit a background thread seals them while writes go on, and a write that
+    /// leaves the limit reached seals batches itself until it is not.
     @discardableResult
     public func write(_ inode: UInt64, at offset: UInt64, _ bytes: [UInt8]) throws(FilesystemError)
         -> Int
     {
-        try withCore { try $0.write(inode, at: offset, bytes) }
+        do {
+            return try bytes.withUnsafeBytes { try write(inode, at: offset, $0) }
+        } catch {
+            throw FilesystemError.from(error)
+        }
+    }
+
+    /// Writes the bytes of `buffer`, which need only last for the call, at `offset`.
+    @discardableResult
+    public func write(_ inode: UInt64, at offset: UInt64, _ bytes: UnsafeRawBufferPointer)
+        throws(FilesystemError) -> Int
+    {
+        let (written, dirty, limit) = try withCore { core in
+            (try core.write(inode, at: offset, bytes), core.dirtyBlocks.count, core.dirtyBlockLimit)
+        }
+        if dirty * 2 >= limit { startBackgroundSealing() }
+        if dirty >= limit {
+            while try sealBatch(), try withCore({ $0.dirtyBlocks.count >= $0.dirtyBlockLimit }) {}
+        }
+        return written
+    }
+
+    /// Seals one batch of changed blocks with `lock` free meanwhile, and commits when the tree
+    /// records of sealed blocks reach twice the dirty limit, letting the tree's decoded nodes
+    /// go so that memory stays bounded by the cache limits. Returns false when nothing was
+    /// changed.
+    private func sealBatch() throws(FilesystemError) -> Bool {
+        try sealing.withLock { _ throws(FilesystemError) in
+            let batch = try withCore { $0.takeSealingBatch() }
+            guard !batch.isEmpty else { return false }
+            let pointers = try Self.run { try store.write(batch: batch.pages, kind: .fileData) }
+            try withCore { core in
+                try core.install(batch, at: pointers)
+                if core.sealedSinceCommit >= 2 * core.dirtyBlockLimit {
+                    try core.commit()
+                    core.tree.dropCachedNodes()
+                }
+            }
+            return true
+        }
+    }
+
+    /// Seals on a thread of its own until a quarter of the dirty limit is left.
+    private func startBackgroundSealing() {
+        guard
+            sealerActive.compareExchange(expected: false, desired: true, ordering: .acquiring)
+                .exchanged
+        else { return }
+        sealerQueue.async { [weak self] in
+            guard let self else { return }
+            defer { self.sealerActive.store(false, ordering: .releasing) }
+            // A failure leaves the blocks changed; the next writer or commit meets it again.
+            while (try? self.withCore({ $0.dirtyBlocks.count * 4 > $0.dirtyBlockLimit })) == true,
+                (try? self.sealBatch()) == true
+            {}
+        }
     }
 
     /// Notes that a process opened `inode`, so that unlinking it keeps its contents until
@@ -252,7 +329,7 @@ public final class VaultFilesystem: @unchecked Sendable {
 
     /// Makes every change so far durable; `fsync` of any file calls this.
     public func commit() throws(FilesystemError) {
-        try withCore { try $0.commit() }
+        try sealing.withLock { _ throws(FilesystemError) in try withCore { try $0.commit() } }
     }
 
     /// Commits every `interval` while there are uncommitted changes, so that work is durable

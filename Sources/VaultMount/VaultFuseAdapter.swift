@@ -191,7 +191,9 @@ public final class VaultFuseAdapter: FuseOperations {
         }
     }
 
-    public func write(_ request: FuseRequest, inode: UInt64, offset: UInt64, data: [UInt8]) {
+    public func write(
+        _ request: FuseRequest, inode: UInt64, offset: UInt64, data: UnsafeRawBufferPointer
+    ) {
         answer(request, "write") { () throws(FilesystemError) in
             request.reply(written: try filesystem.write(inode, at: offset, data))
         }

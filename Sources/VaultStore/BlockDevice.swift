@@ -1,3 +1,5 @@
+import CSystem
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -18,11 +20,16 @@ public protocol BlockDevice: AnyObject, Sendable {
     func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws
     /// Makes every write so far durable.
     func sync() throws
+    /// Starts writing `count` bytes at `offset` to storage without waiting; a hint only, which
+    /// promises nothing about durability.
+    func startWriteback(at offset: UInt64, count: Int)
     /// The current size in bytes.
     func size() throws -> UInt64
 }
 
 extension BlockDevice {
+    public func startWriteback(at offset: UInt64, count: Int) {}
+
     /// Reads exactly `count` bytes at `offset`, or throws ``VaultError/truncated(path:size:)``.
     func readExactly(_ count: Int, at offset: UInt64) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
@@ -154,6 +161,10 @@ public final class FileBlockDevice: BlockDevice {
             }
             done += count
         }
+    }
+
+    public func startWriteback(at offset: UInt64, count: Int) {
+        _ = csystem_start_writeback(descriptor, Int64(offset), Int64(count))
     }
 
     public func sync() throws {

@@ -17,6 +17,7 @@ public final class PageStore: @unchecked Sendable {
     public let unlockedSlot: Int?
     let keys: KeyHierarchy
     private let state: Mutex<State>
+    private let scratch = ScratchBuffers()
 
     private struct State {
         var header: VaultHeader
@@ -357,11 +358,53 @@ public final class PageStore: @unchecked Sendable {
     }
 
     /// Reads and authenticates many pages, on every core when there are enough of them.
+    /// Pages that lie next to each other on disk are read in one call.
     public func read(batch pointers: [PagePointer], kind: PageKind) throws -> [[UInt8]] {
         guard pointers.count >= 4 else { return try pointers.map { try read($0, kind: kind) } }
+        let pageSize = VaultFormat.pageSize
+        for pointer in pointers {
+            guard !pointer.isNull, pointer.page >= VaultFormat.firstAllocatablePage else {
+                throw VaultError.damagedPage(page: pointer.page)
+            }
+        }
+        return try scratch.withBuffer(bytes: pointers.count * pageSize) { buffer in
+            try read(batch: pointers, kind: kind, through: buffer)
+        }
+    }
+
+    private func read(
+        batch pointers: [PagePointer], kind: PageKind, through buffer: UnsafeMutableRawBufferPointer
+    ) throws -> [[UInt8]] {
+        let pageSize = VaultFormat.pageSize
+        var first = 0
+        while first < pointers.count {
+            var end = first + 1
+            while end < pointers.count && pointers[end].page == pointers[end - 1].page + 1 {
+                end += 1
+            }
+            let run = UnsafeMutableRawBufferPointer(
+                rebasing: buffer[first * pageSize..<end * pageSize])
+            let offset = pointers[first].page * UInt64(pageSize)
+            guard (try? device.read(into: run, at: offset)) == run.count else {
+                // Past the end or unreadable: the page that fails says which.
+                for index in first..<end { _ = try read(pointers[index], kind: kind) }
+                throw VaultError.damagedPage(page: pointers[first].page)
+            }
+            first = end
+        }
+        let input = UnsafeSendableBuffer(buffer)
         let results = Mutex([Result<[UInt8], any Error>?](repeating: nil, count: pointers.count))
         DispatchQueue.concurrentPerform(iterations: pointers.count) { index in
-            let result = Result { try self.read(pointers[index], kind: kind) }
+            let result = Result { () throws -> [UInt8] in
+                // Not zeroed first: opening writes every byte, or wipes them all on failure.
+                try [UInt8](unsafeUninitializedCapacity: pageSize) { output, count in
+                    try self.open(
+                        pointers[index], kind: kind,
+                        ciphertext: UnsafeRawBufferPointer(input.slice(index * pageSize, pageSize)),
+                        into: UnsafeMutableRawBufferPointer(output))
+                    count = pageSize
+                }
+            }
             results.withLock { $0[index] = result }
         }
         return try results.withLock { $0 }.map { try $0!.get() }
@@ -380,13 +423,21 @@ public final class PageStore: @unchecked Sendable {
             buffer.initializeMemory(as: UInt8.self, repeating: 0)
             throw VaultError.damagedPage(page: pointer.page)
         }
+        try open(pointer, kind: kind, ciphertext: UnsafeRawBufferPointer(buffer), into: buffer)
+    }
+
+    /// Authenticates and decrypts one page's `ciphertext` into `plaintext`, which may be the
+    /// same memory.
+    private func open(
+        _ pointer: PagePointer, kind: PageKind, ciphertext: UnsafeRawBufferPointer,
+        into plaintext: UnsafeMutableRawBufferPointer
+    ) throws {
         let key = try keys.pageKey(epoch: pointer.epoch)
         do {
             try aad(page: pointer.page, kind: kind).withUnsafeBytes { aad in
                 try key.open(
-                    UnsafeRawBufferPointer(buffer), tag: pointer.tag, authenticating: aad,
-                    nonce: pointer.nonce,
-                    into: buffer)
+                    ciphertext, tag: pointer.tag, authenticating: aad, nonce: pointer.nonce,
+                    into: plaintext)
             }
         } catch {
             throw VaultError.damagedPage(page: pointer.page)
@@ -402,39 +453,79 @@ public final class PageStore: @unchecked Sendable {
     /// Seals many pages, on every core when there are enough of them, and writes them.
     public func write(batch: [[UInt8]], kind: PageKind) throws -> [PagePointer] {
         guard !isReadOnly else { throw VaultError.readOnly }
+        for page in batch {
+            precondition(
+                page.count == VaultFormat.pageSize, "a page is \(VaultFormat.pageSize) bytes")
+        }
         let (pages, epoch) = try state.withLock { state throws in
             var pages: [UInt64] = []
             for _ in batch { pages.append(try allocate(&state)) }
             return (pages, state.epoch)
         }
         let key = try keys.pageKey(epoch: epoch)
-        var sealed = [[UInt8]](repeating: [], count: batch.count)
-        var pointers = [PagePointer](repeating: .null, count: batch.count)
-        let failure = Mutex<(any Error)?>(nil)
-        let seal: @Sendable (Int) throws -> ([UInt8], PagePointer) = { index in
-            try self.seal(batch[index], page: pages[index], kind: kind, epoch: epoch, key: key)
-        }
-        if batch.count >= 8 {
-            let results = Mutex([([UInt8], PagePointer)?](repeating: nil, count: batch.count))
-            DispatchQueue.concurrentPerform(iterations: batch.count) { index in
-                do {
-                    let result = try seal(index)
-                    results.withLock { $0[index] = result }
-                } catch {
-                    failure.withLock { $0 = error }
+        let pageSize = VaultFormat.pageSize
+        // All the ciphertext in one buffer, so that pages that landed next to each other on
+        // disk go out in one write.
+        return try scratch.withBuffer(bytes: batch.count * pageSize) { output in
+            let base = UnsafeSendableBuffer(output)
+            let seal: @Sendable (Int) throws -> PagePointer = { index in
+                try self.seal(
+                    batch[index], page: pages[index], kind: kind, epoch: epoch, key: key,
+                    into: base.slice(index * pageSize, pageSize))
+            }
+            let pointers: [PagePointer]
+            if batch.count < 8 {
+                pointers = try batch.indices.map(seal)
+            } else {
+                pointers = try sealInParallel(batch.count, seal)
+            }
+            try writeRuns(UnsafeRawBufferPointer(output), at: pages)
+            if batch.count >= 8 {
+                // Let the disk start on a large batch now, so the commit's sync waits less.
+                for run in runs(of: pages) {
+                    device.startWriteback(
+                        at: pages[run.lowerBound] * UInt64(pageSize), count: run.count * pageSize)
                 }
             }
-            if let error = failure.withLock({ $0 }) { throw error }
-            for (index, result) in results.withLock({ $0 }).enumerated() {
-                (sealed[index], pointers[index]) = result!
-            }
-        } else {
-            for index in batch.indices { (sealed[index], pointers[index]) = try seal(index) }
+            return pointers
         }
-        for (index, ciphertext) in sealed.enumerated() {
-            try device.write(ciphertext, at: pages[index] * UInt64(VaultFormat.pageSize))
+    }
+
+    /// Runs `seal` for every index on every core; the first failure is thrown.
+    private func sealInParallel(
+        _ count: Int, _ seal: @Sendable (Int) throws -> PagePointer
+    ) throws -> [PagePointer] {
+        let results = Mutex([Result<PagePointer, any Error>?](repeating: nil, count: count))
+        DispatchQueue.concurrentPerform(iterations: count) { index in
+            let result = Result { try seal(index) }
+            results.withLock { $0[index] = result }
         }
-        return pointers
+        return try results.withLock { $0 }.map { try $0!.get() }
+    }
+
+    /// Writes consecutive pages of `ciphertext` to `pages`, one call for each run of
+    /// neighbouring page numbers.
+    private func writeRuns(_ ciphertext: UnsafeRawBufferPointer, at pages: [UInt64]) throws {
+        let pageSize = VaultFormat.pageSize
+        for run in runs(of: pages) {
+            try device.write(
+                UnsafeRawBufferPointer(
+                    rebasing: ciphertext[run.lowerBound * pageSize..<run.upperBound * pageSize]),
+                at: pages[run.lowerBound] * UInt64(pageSize))
+        }
+    }
+
+    /// The index ranges of `pages` whose page numbers follow one another.
+    private func runs(of pages: [UInt64]) -> [Range<Int>] {
+        var runs: [Range<Int>] = []
+        var first = 0
+        while first < pages.count {
+            var end = first + 1
+            while end < pages.count && pages[end] == pages[end - 1] + 1 { end += 1 }
+            runs.append(first..<end)
+            first = end
+        }
+        return runs
     }
 
     /// Seals one page's plaintext for its place: a fresh nonce, and the page number and kind in
@@ -442,14 +533,27 @@ public final class PageStore: @unchecked Sendable {
     private func seal(
         _ plaintext: [UInt8], page: UInt64, kind: PageKind, epoch: UInt32, key: AES256GCM.Key
     ) throws -> ([UInt8], PagePointer) {
+        var ciphertext = [UInt8](repeating: 0, count: VaultFormat.pageSize)
+        let pointer = try ciphertext.withUnsafeMutableBytes { output in
+            try seal(plaintext, page: page, kind: kind, epoch: epoch, key: key, into: output)
+        }
+        return (ciphertext, pointer)
+    }
+
+    /// Seals one page's plaintext into `ciphertext` (one page).
+    private func seal(
+        _ plaintext: [UInt8], page: UInt64, kind: PageKind, epoch: UInt32, key: AES256GCM.Key,
+        into ciphertext: UnsafeMutableRawBufferPointer
+    ) throws -> PagePointer {
         precondition(
             plaintext.count == VaultFormat.pageSize, "a page is \(VaultFormat.pageSize) bytes")
         let nonce = try AES256GCM.Nonce.random()
-        let sealed = try key.seal(
-            plaintext, authenticating: aad(page: page, kind: kind), nonce: nonce)
-        return (
-            sealed.ciphertext, PagePointer(page: page, epoch: epoch, nonce: nonce, tag: sealed.tag)
-        )
+        let tag = try plaintext.withUnsafeBytes { input in
+            try aad(page: page, kind: kind).withUnsafeBytes { aad in
+                try key.seal(input, authenticating: aad, nonce: nonce, into: ciphertext)
+            }
+        }
+        return PagePointer(page: page, epoch: epoch, nonce: nonce, tag: tag)
     }
 
     /// Says that the page `pointer` names is no longer used by the state being built.
@@ -634,5 +738,51 @@ public final class PageStore: @unchecked Sendable {
         try device.sync()
         try device.write(try header.encode(key: keys.headerKey), at: UInt64(VaultFormat.pageSize))
         try device.sync()
+    }
+}
+
+/// A buffer that concurrent sealers each write a disjoint page of.
+private struct UnsafeSendableBuffer: @unchecked Sendable {
+    // @unchecked Sendable: every user touches only its own slice, and the owner outlives them.
+    let base: UnsafeMutableRawBufferPointer
+
+    init(_ base: UnsafeMutableRawBufferPointer) { self.base = base }
+
+    func slice(_ offset: Int, _ count: Int) -> UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(rebasing: base[offset..<offset + count])
+    }
+}
+
+/// Buffers for the ciphertext of batch reads and writes, kept from one batch to the next: a
+/// fresh megabyte each time would either be mapped and faulted in anew or fragment the heap.
+private final class ScratchBuffers: Sendable {
+    private static let size = 256 * VaultFormat.pageSize
+    private static let kept = 2
+    private let free = Mutex<[UnsafeSendableBuffer]>([])
+
+    func withBuffer<R>(bytes: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws
+        -> R
+    {
+        guard bytes <= Self.size else {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 64)
+            defer { buffer.deallocate() }
+            return try body(buffer)
+        }
+        let buffer =
+            free.withLock { $0.popLast() }
+            ?? UnsafeSendableBuffer(.allocate(byteCount: Self.size, alignment: 64))
+        defer {
+            let spare = free.withLock { buffers -> Bool in
+                guard buffers.count < Self.kept else { return true }
+                buffers.append(buffer)
+                return false
+            }
+            if spare { buffer.base.deallocate() }
+        }
+        return try body(buffer.slice(0, bytes))
+    }
+
+    deinit {
+        for buffer in free.withLock({ $0 }) { buffer.base.deallocate() }
     }
 }

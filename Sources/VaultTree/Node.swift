@@ -19,6 +19,9 @@ final class Node {
     /// The page this node was read from, or nil for a node never written.
     var pointer: PagePointer?
     var isDirty: Bool
+    /// The tree operation that last passed through this node, for dropping the least
+    /// recently used ones.
+    var lastUsed: UInt64 = 0
 
     var isLeaf: Bool { level == 0 }
 

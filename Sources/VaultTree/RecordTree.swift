@@ -12,11 +12,41 @@ public final class RecordTree {
     public let store: PageStore
     private var root: Node?
     private var rootPointer: PagePointer
+    /// How many decoded nodes to keep beyond those with unflushed changes; the least recently
+    /// used clean ones go first.
+    public let cachedNodeLimit: Int
+    /// Counts operations, to stamp the nodes each one passes through.
+    private var clock: UInt64 = 0
+    /// Nodes decoded or made by splits since the last trim.
+    private var loadsSinceTrim = 0
+    private var activeOperations = 0
 
     /// The tree whose root page is `root` (`.null` for an empty tree).
-    public init(store: PageStore, root: PagePointer) {
+    public init(store: PageStore, root: PagePointer, cachedNodeLimit: Int = 512) {
         self.store = store
         self.rootPointer = root
+        self.cachedNodeLimit = max(2, cachedNodeLimit)
+    }
+
+    /// Runs one public operation; when the outermost one ends, drops old nodes if there are
+    /// too many.
+    private func operation<R>(_ body: () throws -> R) rethrows -> R {
+        clock += 1
+        activeOperations += 1
+        defer {
+            activeOperations -= 1
+            if activeOperations == 0 && loadsSinceTrim >= cachedNodeLimit / 2 { trim() }
+        }
+        return try body()
+    }
+
+    /// How many decoded nodes are held below the root.
+    public var loadedNodeCount: Int {
+        func count(_ node: Node) -> Int {
+            node.children.reduce(0) { total, link in total + (link.node.map { 1 + count($0) } ?? 0)
+            }
+        }
+        return root.map(count) ?? 0
     }
 
     /// Whether there are changes not yet flushed.
@@ -26,12 +56,14 @@ public final class RecordTree {
 
     /// The value stored under `key`, or nil.
     public func value(for key: [UInt8]) throws -> [UInt8]? {
-        guard var node = try rootNode() else { return nil }
-        while !node.isLeaf {
-            node = try child(of: node, at: Self.childIndex(in: node, for: key))
+        try operation {
+            guard var node = try rootNode() else { return nil }
+            while !node.isLeaf {
+                node = try child(of: node, at: Self.childIndex(in: node, for: key))
+            }
+            let (index, found) = Self.search(node.keys, key)
+            return found ? node.values[index] : nil
         }
-        let (index, found) = Self.search(node.keys, key)
-        return found ? node.values[index] : nil
     }
 
     /// Calls `body` with every record whose key is at least `start` and below `end` (or has
@@ -39,8 +71,10 @@ public final class RecordTree {
     public func forEach(
         from start: [UInt8], below end: [UInt8]? = nil, _ body: ([UInt8], [UInt8]) throws -> Bool
     ) throws {
-        guard let root = try rootNode() else { return }
-        _ = try visit(root, from: start, below: end, body)
+        try operation {
+            guard let root = try rootNode() else { return }
+            _ = try visit(root, from: start, below: end, body)
+        }
     }
 
     /// Every record whose key starts with `prefix`, in key order.
@@ -78,6 +112,10 @@ public final class RecordTree {
 
     /// Stores `value` under `key`, replacing any value there.
     public func insert(_ value: [UInt8], for key: [UInt8]) throws {
+        try operation { try insertRecord(value, for: key) }
+    }
+
+    private func insertRecord(_ value: [UInt8], for key: [UInt8]) throws {
         precondition(
             Node.leafEntryOverhead + key.count + value.count <= Node.maximumLeafEntry,
             "record of \(key.count)+\(value.count) bytes exceeds the entry limit")
@@ -91,6 +129,7 @@ public final class RecordTree {
                 ])
             if !sibling.isLeaf { sibling.keys[0] = [] }
             self.root = newRoot
+            loadsSinceTrim += 1
         }
     }
 
@@ -139,6 +178,7 @@ public final class RecordTree {
             cut += 1
         }
         let sibling = Node(level: node.level, keys: Array(node.keys[cut...]))
+        loadsSinceTrim += 1
         node.keys.removeSubrange(cut...)
         if node.isLeaf {
             sibling.values = Array(node.values[cut...])
@@ -153,6 +193,10 @@ public final class RecordTree {
     /// Removes the record under `key`; returns whether there was one.
     @discardableResult
     public func remove(_ key: [UInt8]) throws -> Bool {
+        try operation { try removeRecord(key) }
+    }
+
+    private func removeRecord(_ key: [UInt8]) throws -> Bool {
         guard let root = try rootNode() else { return false }
         guard try remove(key, from: root) else { return false }
         // A branch left with one child hands the root to it.
@@ -238,6 +282,8 @@ public final class RecordTree {
             return .null
         }
         rootPointer = try write(root)
+        // The nodes just written are clean now, and may go.
+        trim()
         return rootPointer
     }
 
@@ -257,11 +303,42 @@ public final class RecordTree {
     }
 
     /// Forgets every loaded node below the root, to bound memory; flush first.
-    // TODO(perf): all or nothing; a least-recently-used bound on decoded nodes would keep the
-    // hot path cached when a large vault's tree outgrows memory.
     public func dropCachedNodes() {
         guard let root, !root.isDirty else { return }
         for index in root.children.indices { root.children[index].node = nil }
+    }
+
+    /// Drops the least recently used clean nodes, with their subtrees, down to half of
+    /// ``cachedNodeLimit``. A node is never used after its parent in one operation, so a
+    /// subtree is never newer than its top; a clean node has only clean nodes below it.
+    private func trim() {
+        loadsSinceTrim = 0
+        guard let root else { return }
+        var loaded = 0
+        var stamps: [UInt64] = []
+        func survey(_ node: Node) {
+            for link in node.children {
+                guard let child = link.node else { continue }
+                loaded += 1
+                if !child.isDirty { stamps.append(child.lastUsed) }
+                survey(child)
+            }
+        }
+        survey(root)
+        guard loaded > cachedNodeLimit, !stamps.isEmpty else { return }
+        stamps.sort()
+        let cutoff = stamps[min(loaded - cachedNodeLimit / 2, stamps.count) - 1]
+        func drop(_ node: Node) {
+            for index in node.children.indices {
+                guard let child = node.children[index].node else { continue }
+                if !child.isDirty && child.lastUsed <= cutoff {
+                    node.children[index].node = nil
+                } else {
+                    drop(child)
+                }
+            }
+        }
+        drop(root)
     }
 
     // MARK: - Navigation
@@ -276,13 +353,18 @@ public final class RecordTree {
     }
 
     private func child(of node: Node, at index: Int) throws -> Node {
-        if let loaded = node.children[index].node { return loaded }
+        if let loaded = node.children[index].node {
+            loaded.lastUsed = clock
+            return loaded
+        }
         let pointer = node.children[index].pointer
         let child = try Node.decode(try store.read(pointer, kind: .treeNode), pointer: pointer)
         guard child.level + 1 == node.level else {
             throw VaultError.malformed("node level out of place")
         }
+        child.lastUsed = clock
         node.children[index].node = child
+        loadsSinceTrim += 1
         return child
     }
 

@@ -70,6 +70,33 @@ struct RecordTreeTests {
         #expect(store.usage.freePages == store.usage.pageCount - 4 - 1)
     }
 
+    @Test("with a small node cache, clean nodes are dropped and reloaded without changing a record")
+    func boundedNodeCache() throws {
+        var random = SplitMix(state: 7)
+        let (_, store, _) = try makeTree()
+        var tree = RecordTree(store: store, root: .null, cachedNodeLimit: 8)
+        var model: [[UInt8]: [UInt8]] = [:]
+        for step in 0..<6000 {
+            let key = Array("key \(Int.random(in: 0..<3000, using: &random))".utf8)
+            if step % 7 == 3 {
+                #expect(try tree.remove(key) == (model.removeValue(forKey: key) != nil))
+            } else {
+                let value = [UInt8](repeating: UInt8(step & 0xff), count: step % 90)
+                try tree.insert(value, for: key)
+                model[key] = value
+            }
+            if step % 250 == 249 {
+                try store.commit(root: try tree.flush(), nextInode: 2)
+                for probe in model.keys.shuffled(using: &random).prefix(200) {
+                    #expect(try tree.value(for: probe) == model[probe])
+                }
+                #expect(tree.loadedNodeCount <= 8 + 4)
+            }
+        }
+        tree = RecordTree(store: store, root: try tree.flush(), cachedNodeLimit: 8)
+        try checkEverything(tree, store: store, model: model)
+    }
+
     func checkEverything(_ tree: RecordTree, store: PageStore, model: [[UInt8]: [UInt8]]) throws {
         var seen: [([UInt8], [UInt8])] = []
         try tree.forEach(from: []) { key, value in
