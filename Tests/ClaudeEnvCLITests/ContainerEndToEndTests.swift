@@ -268,7 +268,11 @@ private struct World {
     }
 
     func remove() {
-        _ = try? claudeEnv(["lock"])
+        _ = try? claudeEnv(["lock"], password: false)
+        // Whatever the test did, it leaves no mount behind.
+        if let vaultID = PageStore.peekVaultID(atPath: vault) {
+            #expect(!MountPoint.isMounted(MountPoint.path(forVaultID: vaultID)), "left mounted")
+        }
         try? FileManager.default.removeItem(atPath: base)
     }
 
