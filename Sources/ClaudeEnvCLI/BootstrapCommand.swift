@@ -155,7 +155,8 @@ enum BootstrapCommand {
                     """
             }
             text +=
-                "Next: copy files in with 'claude-env vault put', and list them with 'claude-env vault ls'.\n"
+                "Next: in a project's directory, 'claude-env start' opens a shell in its container, "
+                + "with the vault as HOME.\n"
             context.console.writeOutput(text)
             return ExitCode.success.rawValue
         } catch {

@@ -117,8 +117,9 @@ struct Workbench {
         guard status == 0 else {
             throw CommandFailure(
                 "the image build failed (status \(status)); the output above says why. The build "
-                    + "needs the internet to fetch the Node image and Claude Code; on a machine "
-                    + "without it, run a prebuilt image with --image NAME.",
+                    + "needs the internet to fetch the Node image and Claude Code. Without it, "
+                    + "build on a mirror's copy of the Node image ('claude-env build-image "
+                    + "--base-image NAME'), or run a prebuilt image with --image NAME.",
                 status: .failure)
         }
     }
