@@ -21,14 +21,7 @@ private let testImage = "claude-env-test:busybox"
 struct ContainerEndToEndTests {
     @Test("the whole workflow", arguments: EngineKind.allCases)
     func workflow(kind: EngineKind) throws {
-        let engine: ContainerEngine
-        do {
-            engine = try ContainerEngine.detect(
-                preferred: kind, searchPath: searchPath, environment: environment)
-        } catch {
-            if requireEngines { Issue.record("\(kind.rawValue) is required: \(error)") }
-            return
-        }
+        guard let engine = answeringEngine(kind) else { return }
         try makeTestImage(engine)
         let world = try World(engine: engine, user: nil)
         defer { world.remove() }
@@ -44,14 +37,7 @@ struct ContainerEndToEndTests {
                 && ordinaryUsersCanOpenFuse() && fuseAllowsOther(),
             "needs root (to become uid 65534), setpriv, /dev/fuse open to users, user_allow_other"))
     func ordinaryUser() throws {
-        let engine: ContainerEngine
-        do {
-            engine = try ContainerEngine.detect(
-                preferred: .docker, searchPath: searchPath, environment: environment)
-        } catch {
-            if requireEngines { Issue.record("docker is required: \(error)") }
-            return
-        }
+        guard let engine = answeringEngine(.docker) else { return }
         let socketGroup = try #require(
             dockerSocketGroup(), "the Docker socket must belong to a group the user can join")
         try makeTestImage(engine)
@@ -95,14 +81,7 @@ struct ContainerEndToEndTests {
         "build-image builds, labels and tags the embedded Dockerfile; start runs it",
         arguments: EngineKind.allCases)
     func buildImage(kind: EngineKind) throws {
-        let engine: ContainerEngine
-        do {
-            engine = try ContainerEngine.detect(
-                preferred: kind, searchPath: searchPath, environment: environment)
-        } catch {
-            if requireEngines { Issue.record("\(kind.rawValue) is required: \(error)") }
-            return
-        }
+        guard let engine = answeringEngine(kind) else { return }
         let standIn = "claude-env-test:node-stand-in"
         try makeTestImage(
             engine, named: standIn,
@@ -191,6 +170,18 @@ struct ContainerEndToEndTests {
         } else {
             try engine.run(["import", root + "/rootfs.tar", name])
         }
+    }
+}
+
+/// The engine of `kind` if it answers. When it does not, the test is skipped, or fails when
+/// engines are required.
+private func answeringEngine(_ kind: EngineKind) -> ContainerEngine? {
+    do {
+        return try ContainerEngine.detect(
+            preferred: kind, searchPath: searchPath, environment: environment)
+    } catch {
+        if requireEngines { Issue.record("\(kind.rawValue) is required: \(error)") }
+        return nil
     }
 }
 
