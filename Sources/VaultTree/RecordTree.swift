@@ -13,7 +13,9 @@ public final class RecordTree {
     private var root: Node?
     private var rootPointer: PagePointer
     /// How many decoded nodes to keep beyond those with unflushed changes; the least recently
-    /// used clean ones go first.
+    /// used clean ones go first. The default holds the block map of about half a gigabyte of
+    /// file data (some 67 block pointers a leaf), so random reads over a file that size do
+    /// not decode the same leaves again and again.
     public let cachedNodeLimit: Int
     /// Counts operations, to stamp the nodes each one passes through.
     private var clock: UInt64 = 0
@@ -22,7 +24,7 @@ public final class RecordTree {
     private var activeOperations = 0
 
     /// The tree whose root page is `root` (`.null` for an empty tree).
-    public init(store: PageStore, root: PagePointer, cachedNodeLimit: Int = 512) {
+    public init(store: PageStore, root: PagePointer, cachedNodeLimit: Int = 2048) {
         self.store = store
         self.rootPointer = root
         self.cachedNodeLimit = max(2, cachedNodeLimit)
