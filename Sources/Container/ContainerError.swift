@@ -5,8 +5,6 @@ public struct ContainerError: Error, CustomStringConvertible, Equatable {
         case engineMissing
         /// An engine is installed but does not answer.
         case engineNotRunning
-        /// The image to run is not there.
-        case imageMissing
         /// The project directory cannot be used as a workspace.
         case unusableWorkspace
         /// The engine refused or failed a command.
