@@ -35,19 +35,6 @@ enum DoctorCommand {
         var detail: String
     }
 
-    /// Whether mounts made under / propagate to the mount namespaces copied from it.
-    private static func rootIsShared() -> Bool {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else {
-            return false
-        }
-        return text.split(separator: "\n").contains { line in
-            // Optional fields such as "shared:1" run from the seventh up to the "-".
-            let fields = line.split(separator: " ")
-            guard fields.count > 6, fields[4] == "/" else { return false }
-            return fields[6...].prefix { $0 != "-" }.contains { $0.hasPrefix("shared:") }
-        }
-    }
-
     static func run(_ arguments: ParsedArguments, path: [String], context: CommandContext) throws
         -> Int32
     {
@@ -106,10 +93,10 @@ enum DoctorCommand {
                     Finding(
                         verdict: .fail, subject: "user_allow_other",
                         detail: "\(engine.kind.rawValue) needs it in /etc/fuse.conf to reach "
-                            + "the vault: echo user_allow_other | sudo tee -a /etc/fuse.conf"))
+                            + "the vault: \(MountCommand.enableUserAllowOther)"))
             }
         }
-        if let engine, engine.isRootless, !rootIsShared() {
+        if let engine, engine.isRootless, !MountPoint.isShared("/") {
             findings.append(
                 Finding(
                     verdict: .warn, subject: "mount propagation",

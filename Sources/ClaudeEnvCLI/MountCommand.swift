@@ -170,7 +170,8 @@ enum MountCommand {
         var options = ["fsname=claude-env", "subtype=claude-env", "default_permissions", "noatime"]
         if arguments.isSet("allow-other") || getuid() == 0 {
             if getuid() != 0 && !userAllowOther() {
-                throw CommandFailure(allowOtherAdvice, status: .unavailable)
+                throw CommandFailure(
+                    "--allow-other needs " + userAllowOtherFix, status: .unavailable)
             }
             options.append("allow_other")
         }
@@ -257,9 +258,13 @@ enum MountCommand {
             ?? MountPoint.path(forVaultID: vaultID)
     }
 
-    static let allowOtherAdvice =
-        "--allow-other needs 'user_allow_other' in /etc/fuse.conf; add that line as root "
-        + "(echo user_allow_other | sudo tee -a /etc/fuse.conf) and retry"
+    /// What lets a user other than root mount with `allow_other`, as a command to run.
+    static let enableUserAllowOther = "echo user_allow_other | sudo tee -a /etc/fuse.conf"
+
+    /// Ends a sentence saying what needs `allow_other`.
+    static let userAllowOtherFix =
+        "'user_allow_other' in /etc/fuse.conf; add that line as root "
+        + "(\(enableUserAllowOther)) and retry"
 
     static let mountpointOption = Option(
         "mountpoint", value: "DIR",

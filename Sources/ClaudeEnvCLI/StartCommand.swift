@@ -57,7 +57,7 @@ enum StartCommand {
 
         let image: String
         if let named = arguments.value("image") ?? workbench.locations.setting("image") {
-            guard (try? engine.run(engine.commandLine.imageID(named))) != nil else {
+            guard engine.hasImage(named) else {
                 throw CommandFailure(
                     "the image \(named) is not in \(engine.kind.rawValue); build or load it "
                         + "first, or leave out --image (and any image= line in "
@@ -160,9 +160,7 @@ enum StartCommand {
         if needsAllowOther && !MountCommand.userAllowOther() {
             throw CommandFailure(
                 "\(engine.kind.rawValue) can reach the vault only through a mount with "
-                    + "allow_other. "
-                    + MountCommand.allowOtherAdvice.replacingOccurrences(
-                        of: "--allow-other needs", with: "That needs"),
+                    + "allow_other. That needs " + MountCommand.userAllowOtherFix,
                 status: .unavailable)
         }
         let status = try MountCommand.startInBackground(

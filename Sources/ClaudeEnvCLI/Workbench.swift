@@ -81,7 +81,7 @@ struct Workbench {
     }
 
     func imageState(_ engine: ContainerEngine, _ recipe: ImageRecipe) -> ImageState {
-        if (try? engine.run(engine.commandLine.imageID(recipe.tag))) != nil { return .fresh }
+        if engine.hasImage(recipe.tag) { return .fresh }
         let built = (try? engine.run(engine.commandLine.builtImages())) ?? ""
         return .missing(
             older: built.split(separator: "\n").map(String.init).filter { $0 != recipe.tag })

@@ -152,6 +152,11 @@ public struct ContainerState: Equatable, Sendable {
 }
 
 extension ContainerEngine {
+    /// Whether the engine has the image `name`.
+    public func hasImage(_ name: String) -> Bool {
+        (try? run(commandLine.imageID(name))) != nil
+    }
+
     /// The state of the container `name`, or nil when there is none.
     public func state(of name: String) -> ContainerState? {
         (try? run(commandLine.state(name))).flatMap(ContainerState.init(parsing:))

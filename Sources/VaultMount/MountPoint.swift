@@ -81,24 +81,36 @@ public enum MountPoint {
     /// The options of the mount at `path`, per mount and per filesystem (a FUSE mount shows
     /// `allow_other` among the latter), or nil when nothing is mounted there.
     public static func options(ofMountAt path: String) -> Set<String>? {
+        guard let fields = mountInfo(at: path) else { return nil }
+        var options = Set(fields[5].split(separator: ",").map(String.init))
+        if let separator = fields.firstIndex(of: "-"), separator + 3 < fields.count {
+            options.formUnion(fields[separator + 3].split(separator: ",").map(String.init))
+        }
+        return options
+    }
+
+    /// Whether the mount at `path` is shared, so that mounts made under it propagate to the
+    /// mount namespaces copied from it.
+    public static func isShared(_ path: String) -> Bool {
+        guard let fields = mountInfo(at: path) else { return false }
+        return fields[6...].prefix { $0 != "-" }.contains { $0.hasPrefix("shared:") }
+    }
+
+    /// The fields of the kernel's line for the mount in effect at `path`. Field 5 is the
+    /// mount point, with spaces and such escaped as octal; field 6 the mount's options; then
+    /// optional fields (such as `shared:1`) up to a "-", and after it the type, the source and
+    /// the filesystem's options. The last mount listed at a path is the one in effect.
+    private static func mountInfo(at path: String) -> [Substring]? {
         guard let file = fopen("/proc/self/mountinfo", "r") else { return nil }
         defer { fclose(file) }
         var line: UnsafeMutablePointer<CChar>?
         var capacity = 0
         defer { free(line) }
-        var found: Set<String>?
+        var found: [Substring]?
         while getline(&line, &capacity, file) > 0 {
-            // Field 5 is the mount point, with spaces and such escaped as octal; field 6 the
-            // mount's options; after the "-" separator come the type, source and the
-            // filesystem's options. The last mount listed at a path is the one in effect.
-            let fields = String(cString: line!).split(separator: " ")
-            guard fields.count > 5, unescape(String(fields[4])) == path else { continue }
-            var options = Set(fields[5].split(separator: ",").map(String.init))
-            if let separator = fields.firstIndex(of: "-"), separator + 3 < fields.count {
-                let superOptions = fields[separator + 3].trimmingSuffix(while: \.isNewline)
-                options.formUnion(superOptions.split(separator: ",").map(String.init))
-            }
-            found = options
+            let text = String(cString: line!)
+            let fields = text.dropLast(text.hasSuffix("\n") ? 1 : 0).split(separator: " ")
+            if fields.count > 6 && unescape(String(fields[4])) == path { found = fields }
         }
         return found
     }
@@ -127,14 +139,6 @@ public enum MountPoint {
                 index += 1
             }
         }
-        return result
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingSuffix(while predicate: (Character) -> Bool) -> Substring {
-        var result = self
-        while let last = result.last, predicate(last) { result.removeLast() }
         return result
     }
 }
