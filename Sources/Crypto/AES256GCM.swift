@@ -108,6 +108,40 @@ public enum AES256GCM {
             }
             return try body(pair)
         }
+
+        /// Runs `body` with one keyed context pair for every seal and open in it, so that a
+        /// batch of pages pays for the pool once rather than for each page. The session must
+        /// not outlive `body` or be used by two threads at once.
+        public func withSession<R>(_ body: (Session) throws -> R) throws -> R {
+            try withContexts { (pair) throws(CryptoError) -> Result<R, any Error> in
+                Result { try body(Session(pair: pair)) }
+            }.get()
+        }
+
+        /// A key's checked-out contexts; see ``withSession(_:)``.
+        public struct Session {
+            fileprivate let pair: GCMContextPair
+
+            /// As ``Key/seal(_:authenticating:nonce:into:)``.
+            public func seal(
+                _ plaintext: UnsafeRawBufferPointer, authenticating aad: UnsafeRawBufferPointer,
+                nonce: AES256GCM.Nonce, into ciphertext: UnsafeMutableRawBufferPointer
+            ) throws(CryptoError) -> AES256GCM.Tag {
+                try Key.seal(
+                    plaintext, authenticating: aad, nonce: nonce, into: ciphertext, with: pair)
+            }
+
+            /// As ``Key/open(_:tag:authenticating:nonce:into:)``.
+            public func open(
+                _ ciphertext: UnsafeRawBufferPointer, tag: AES256GCM.Tag,
+                authenticating aad: UnsafeRawBufferPointer, nonce: AES256GCM.Nonce,
+                into plaintext: UnsafeMutableRawBufferPointer
+            ) throws(CryptoError) {
+                try Key.open(
+                    ciphertext, tag: tag, authenticating: aad, nonce: nonce, into: plaintext,
+                    with: pair)
+            }
+        }
     }
 }
 
@@ -127,8 +161,21 @@ extension AES256GCM.Key {
         nonce: AES256GCM.Nonce,
         into ciphertext: UnsafeMutableRawBufferPointer
     ) throws(CryptoError) -> AES256GCM.Tag {
+        try withContexts { (pair) throws(CryptoError) in
+            try Self.seal(
+                plaintext, authenticating: aad, nonce: nonce, into: ciphertext, with: pair)
+        }
+    }
+
+    fileprivate static func seal(
+        _ plaintext: UnsafeRawBufferPointer,
+        authenticating aad: UnsafeRawBufferPointer,
+        nonce: AES256GCM.Nonce,
+        into ciphertext: UnsafeMutableRawBufferPointer,
+        with pair: GCMContextPair
+    ) throws(CryptoError) -> AES256GCM.Tag {
         try validateLengths(input: plaintext.count, output: ciphertext.count, aad: aad.count)
-        return try withContexts { (pair) throws(CryptoError) in
+        do {
             let context = pair.sealing
             var nonce = nonce
             try withUnsafeBytes(of: &nonce.storage) { (iv) throws(CryptoError) in
@@ -177,8 +224,23 @@ extension AES256GCM.Key {
         nonce: AES256GCM.Nonce,
         into plaintext: UnsafeMutableRawBufferPointer
     ) throws(CryptoError) {
+        try withContexts { (pair) throws(CryptoError) in
+            try Self.open(
+                ciphertext, tag: tag, authenticating: aad, nonce: nonce, into: plaintext, with: pair
+            )
+        }
+    }
+
+    fileprivate static func open(
+        _ ciphertext: UnsafeRawBufferPointer,
+        tag: AES256GCM.Tag,
+        authenticating aad: UnsafeRawBufferPointer,
+        nonce: AES256GCM.Nonce,
+        into plaintext: UnsafeMutableRawBufferPointer,
+        with pair: GCMContextPair
+    ) throws(CryptoError) {
         try validateLengths(input: ciphertext.count, output: plaintext.count, aad: aad.count)
-        let authentic = try withContexts { (pair) throws(CryptoError) -> Bool in
+        let authentic = try { () throws(CryptoError) -> Bool in
             let context = pair.opening
             var nonce = nonce
             try withUnsafeBytes(of: &nonce.storage) { (iv) throws(CryptoError) in
@@ -208,7 +270,7 @@ extension AES256GCM.Key {
             }
             var finalBytes: Int32 = 0
             return EVP_DecryptFinal_ex(context, plaintext.mutableBytePointer, &finalBytes) == 1
-        }
+        }()
         guard authentic else {
             ERR_clear_error()
             if let base = plaintext.baseAddress {
@@ -218,7 +280,7 @@ extension AES256GCM.Key {
         }
     }
 
-    private func validateLengths(input: Int, output: Int, aad: Int) throws(CryptoError) {
+    private static func validateLengths(input: Int, output: Int, aad: Int) throws(CryptoError) {
         guard output >= input else {
             throw .bufferTooSmall(needed: input, available: output)
         }

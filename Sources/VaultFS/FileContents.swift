@@ -25,7 +25,11 @@ extension FilesystemCore {
         return bytes
     }
 
-    func read(_ inode: UInt64, at offset: UInt64, count: Int) throws -> [UInt8] {
+    /// Reads up to `count` bytes at `offset`. Missing blocks are fetched in one batch unless
+    /// the caller has just fetched them (`prefetching` false).
+    func read(_ inode: UInt64, at offset: UInt64, count: Int, prefetching: Bool = true) throws
+        -> [UInt8]
+    {
         let attributes = try regularFile(inode)
         guard count > 0, offset < attributes.size else { return [] }
         let end = min(attributes.size, offset + UInt64(count))
@@ -39,7 +43,9 @@ extension FilesystemCore {
             }
             return bytes
         }
-        try prefetch(inode, blocks: (offset / Self.blockSize)...((end - 1) / Self.blockSize))
+        if prefetching {
+            try prefetch(inode, blocks: (offset / Self.blockSize)...((end - 1) / Self.blockSize))
+        }
         var result: [UInt8] = []
         result.reserveCapacity(Int(end - offset))
         var position = offset
@@ -65,21 +71,33 @@ extension FilesystemCore {
     }
 
     /// The blocks a read of `count` bytes at `offset` would have to fetch from their pages,
-    /// with the pages; empty when there is nothing worth fetching in a batch.
-    func missingBlocks(_ inode: UInt64, at offset: UInt64, count: Int) throws -> [(
-        BlockID, PagePointer
-    )] {
+    /// with the pages and the tree's ``RecordTree/changeCount`` they were found at; no blocks
+    /// when there is nothing worth fetching in a batch.
+    func missingBlocks(_ inode: UInt64, at offset: UInt64, count: Int) throws -> MissingBlocks {
         let attributes = try regularFile(inode)
-        guard count > 0, offset < attributes.size, !attributes.isInline else { return [] }
+        guard count > 0, offset < attributes.size, !attributes.isInline else {
+            return MissingBlocks(blocks: [], treeChanges: tree.changeCount)
+        }
         let end = min(attributes.size, offset + UInt64(count))
-        return try missingBlocks(
-            inode, blocks: (offset / Self.blockSize)...((end - 1) / Self.blockSize))
+        return MissingBlocks(
+            blocks: try missingBlocks(
+                inode, blocks: (offset / Self.blockSize)...((end - 1) / Self.blockSize)),
+            treeChanges: tree.changeCount)
     }
 
     /// Caches blocks fetched without the lock, each only if the tree still names the page it
-    /// came from and it has not changed since. `fetched` is one file's, in block order.
-    func adopt(_ fetched: [(BlockID, PagePointer)], pages: [[UInt8]]) throws {
+    /// came from (certain when no record changed since) and the block is neither changed nor
+    /// cached meanwhile. `missing` is one file's, in block order.
+    func adopt(_ missing: MissingBlocks, pages: [[UInt8]]) throws {
+        let fetched = missing.blocks
         guard let first = fetched.first, let last = fetched.last else { return }
+        if missing.treeChanges == tree.changeCount {
+            for (index, (id, _)) in fetched.enumerated()
+            where dirtyBlocks[id] == nil && !cache.contains(id) {
+                cache.insert(pages[index], for: id)
+            }
+            return
+        }
         var next = 0
         try tree.forEach(
             from: RecordKey.make(first.0.inode, .fileBlock, number: first.0.index),
@@ -305,6 +323,12 @@ extension FilesystemCore {
             hasChanges = true
         }
     }
+}
+
+/// Blocks to fetch from their pages, and when the tree named those pages.
+struct MissingBlocks: Sendable {
+    var blocks: [(BlockID, PagePointer)]
+    var treeChanges: UInt64
 }
 
 /// A changed block and the stamp of its latest change.

@@ -522,11 +522,27 @@ final class FilesystemCore {
 
     /// Makes every change durable; with none, there is nothing to write and nothing is.
     func commit() throws {
-        guard hasChanges || !dirtyBlocks.isEmpty else { return }
+        guard let prepared = try prepareCommit() else { return }
+        do {
+            try store.completeCommit(prepared)
+        } catch {
+            hasChanges = true
+            throw error
+        }
+    }
+
+    /// Seals every changed block, writes the tree and the free list, and returns the commit
+    /// for ``PageStore/completeCommit(_:)`` to make durable; nil when nothing changed. If that
+    /// fails, the caller sets ``hasChanges`` again. `droppingNodes` lets the tree's decoded
+    /// nodes go once written.
+    func prepareCommit(droppingNodes: Bool = false) throws -> PageStore.PreparedCommit? {
+        guard hasChanges || !dirtyBlocks.isEmpty else { return nil }
         try flushDirtyBlocks()
         let root = try tree.flush()
-        try store.commit(root: root, nextInode: nextInode)
+        let prepared = try store.prepareCommit(root: root, nextInode: nextInode)
+        if droppingNodes { tree.dropCachedNodes() }
         hasChanges = false
         sealedSinceCommit = 0
+        return prepared
     }
 }

@@ -30,13 +30,19 @@ public final class VaultFilesystem: @unchecked Sendable {
     // TODO(perf): one lock serialises every operation but sealing and fetching blocks from
     // disk, so metadata-heavy work from many processes queues behind it on many-core hosts.
     private let lock = Mutex(())
-    /// Held while a batch of changed blocks is sealed outside `lock`, and by commits, so that
-    /// no commit happens with pages written but not yet in the tree. Always taken before
-    /// `lock`, never while holding it.
+    /// Held while a batch of changed blocks is sealed outside `lock`, and while a commit is
+    /// prepared, so that no commit names a state with pages written but not yet in the tree.
+    /// Always taken before `lock`, never while holding it.
     private let sealing = Mutex(())
+    /// Held by a commit from start to durable, so that commits follow one another; the syncs
+    /// at its end hold neither `sealing` nor `lock`. Always taken before both.
+    private let committing = Mutex(())
     /// Whether the background sealer is queued or running.
     private let sealerActive = Atomic<Bool>(false)
     private let sealerQueue = DispatchQueue(label: "claude-env.sealer")
+    /// Whether a commit to relieve memory pressure is queued or running.
+    private let pressureCommitQueued = Atomic<Bool>(false)
+    private let pressureCommitQueue = DispatchQueue(label: "claude-env.pressure-commit")
     private let scheduler = CommitScheduler()
 
     private init(store: PageStore, core: FilesystemCore) {
@@ -209,12 +215,13 @@ public final class VaultFilesystem: @unchecked Sendable {
         let missing = try withCore { try $0.missingBlocks(inode, at: offset, count: count) }
         // A page may be reused once a concurrent change frees it, and then fails to
         // authenticate: the read under the lock below then sees the current state.
-        if !missing.isEmpty,
-            let pages = try? store.read(batch: missing.map(\.1), kind: .fileData)
+        if !missing.blocks.isEmpty,
+            let pages = try? store.read(batch: missing.blocks.map(\.1), kind: .fileData)
         {
             return try withCore { core in
                 try core.adopt(missing, pages: pages)
-                return try core.read(inode, at: offset, count: count)
+                // A block not adopted is read on its own.
+                return try core.read(inode, at: offset, count: count, prefetching: false)
             }
         }
         return try withCore { try $0.read(inode, at: offset, count: count) }
@@ -249,24 +256,40 @@ public final class VaultFilesystem: @unchecked Sendable {
         return written
     }
 
-    /// Seals one batch of changed blocks with `lock` free meanwhile, and commits when the tree
-    /// records of sealed blocks reach twice the dirty limit, letting the tree's decoded nodes
-    /// go so that memory stays bounded by the cache limits. Returns false when nothing was
-    /// changed.
+    /// Seals one batch of changed blocks with `lock` free meanwhile. Once the tree records of
+    /// blocks sealed since the last commit reach twice the dirty limit, a commit is started on
+    /// a thread of its own, which lets the tree's decoded nodes go so that memory stays bounded
+    /// by the cache limits; no writer waits for it. Returns false when nothing was changed.
     private func sealBatch() throws(FilesystemError) -> Bool {
-        try sealing.withLock { _ throws(FilesystemError) in
-            let batch = try withCore { $0.takeSealingBatch() }
-            guard !batch.isEmpty else { return false }
-            let pointers = try Self.run { try store.write(batch: batch.pages, kind: .fileData) }
-            try withCore { core in
-                try core.install(batch, at: pointers)
-                if core.sealedSinceCommit >= 2 * core.dirtyBlockLimit {
-                    try core.commit()
-                    core.tree.dropCachedNodes()
-                }
-            }
-            return true
+        let (sealed, pressed) = try sealing.withLock { _ throws(FilesystemError) in
+            let sealed = try sealBatchWhileSealing()
+            return (sealed, try withCore { $0.sealedSinceCommit >= 2 * $0.dirtyBlockLimit })
         }
+        if pressed { startPressureCommit() }
+        return sealed
+    }
+
+    private func startPressureCommit() {
+        guard
+            pressureCommitQueued.compareExchange(
+                expected: false, desired: true, ordering: .acquiring
+            ).exchanged
+        else { return }
+        pressureCommitQueue.async { [weak self] in
+            guard let self else { return }
+            defer { self.pressureCommitQueued.store(false, ordering: .releasing) }
+            // A failure leaves the changes uncommitted; the timer or an fsync meets it again.
+            try? self.commit(droppingNodes: true, unlessSealedBelow: 2)
+        }
+    }
+
+    /// ``sealBatch()`` without the commit, for a caller holding `sealing`.
+    private func sealBatchWhileSealing() throws(FilesystemError) -> Bool {
+        let batch = try withCore { $0.takeSealingBatch() }
+        guard !batch.isEmpty else { return false }
+        let pointers = try Self.run { try store.write(batch: batch.pages, kind: .fileData) }
+        try withCore { try $0.install(batch, at: pointers) }
+        return true
     }
 
     /// Seals on a thread of its own until a quarter of the dirty limit is left.
@@ -328,8 +351,39 @@ public final class VaultFilesystem: @unchecked Sendable {
     // MARK: - Durability
 
     /// Makes every change so far durable; `fsync` of any file calls this.
+    ///
+    /// Most changed blocks are sealed with `lock` free, the rest and the tree under it; the
+    /// syncs that make the commit durable then run while other operations go on.
     public func commit() throws(FilesystemError) {
-        try sealing.withLock { _ throws(FilesystemError) in try withCore { try $0.commit() } }
+        try commit(droppingNodes: false, unlessSealedBelow: 0)
+    }
+
+    /// A commit, skipped when a commit that ended meanwhile left fewer than `threshold` times
+    /// the dirty limit of blocks sealed since.
+    private func commit(droppingNodes: Bool, unlessSealedBelow threshold: Int)
+        throws(FilesystemError)
+    {
+        try committing.withLock { _ throws(FilesystemError) in
+            let prepared = try sealing.withLock { _ throws(FilesystemError) in
+                let (dirty, sealed, limit) = try withCore {
+                    ($0.dirtyBlocks.count, $0.sealedSinceCommit, $0.dirtyBlockLimit)
+                }
+                guard sealed >= threshold * limit else { return PageStore.PreparedCommit?.none }
+                // As many batches as were changed when the commit began, so that writers who
+                // go on changing blocks cannot hold it off.
+                for _ in 0..<(dirty + 255) / 256 {
+                    guard try sealBatchWhileSealing() else { break }
+                }
+                return try withCore { try $0.prepareCommit(droppingNodes: droppingNodes) }
+            }
+            guard let prepared else { return }
+            do {
+                try store.completeCommit(prepared)
+            } catch {
+                try? withCore { $0.hasChanges = true }
+                throw FilesystemError.from(error)
+            }
+        }
     }
 
     /// Commits every `interval` while there are uncommitted changes, so that work is durable

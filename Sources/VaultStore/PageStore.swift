@@ -2,6 +2,12 @@ import Crypto
 import Dispatch
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// The encrypted page store: header and keyslots, superblocks, page sealing, allocation and
 /// commits (§3 to §8 and §11 of the spec). It knows nothing of what pages mean; the tree
 /// above it decides that.
@@ -16,10 +22,10 @@ public final class PageStore: @unchecked Sendable {
     /// The keyslot that opened the vault; nil when it was opened with the master key or made.
     public let unlockedSlot: Int?
     let keys: KeyHierarchy
-    private let state: Mutex<State>
+    let state: Mutex<State>
     private let scratch = ScratchBuffers()
 
-    private struct State {
+    struct State {
         var header: VaultHeader
         var superblock: Superblock
         /// Pages that may be allocated now.
@@ -31,6 +37,10 @@ public final class PageStore: @unchecked Sendable {
         var allocatedSinceCommit = Set<UInt64>()
         /// The pages of the committed free list, replaced at the next commit.
         var freeListPages: [UInt64] = []
+        /// Pages the durable state uses and the commit being made frees: allocatable once that
+        /// commit is durable.
+        var freedByCommitInFlight = PageRangeSet()
+        var commitInFlight = false
         var pageCount: UInt64
         var epoch: UInt32
         var sealedInEpoch: UInt64
@@ -74,7 +84,8 @@ public final class PageStore: @unchecked Sendable {
         state.withLock { state in
             Usage(
                 pageCount: state.pageCount,
-                freePages: state.allocatable.pageCount + state.releasedSinceCommit.pageCount,
+                freePages: state.allocatable.pageCount + state.releasedSinceCommit.pageCount
+                    + state.freedByCommitInFlight.pageCount,
                 quotaPages: state.superblock.quotaPages)
         }
     }
@@ -95,6 +106,7 @@ public final class PageStore: @unchecked Sendable {
         state.withLock { state in
             var free = state.allocatable
             free.formUnion(state.releasedSinceCommit)
+            free.formUnion(state.freedByCommitInFlight)
             return (free.ranges.map { $0.first...($0.end - 1) }, state.freeListPages)
         }
     }
@@ -340,12 +352,19 @@ public final class PageStore: @unchecked Sendable {
 
     // MARK: - Pages
 
-    private func aad(page: UInt64, kind: PageKind) -> [UInt8] {
-        var writer = ByteWriter(capacity: 25)
-        writer.raw(keys.vaultID)
-        writer.u64(page)
-        writer.u8(kind.rawValue)
-        return writer.bytes
+    /// Runs `body` with the authenticated data of a page: the vault id, the page number and
+    /// the kind, on the stack.
+    private func withAAD<R>(
+        page: UInt64, kind: PageKind, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) rethrows -> R {
+        try withUnsafeTemporaryAllocation(byteCount: 25, alignment: 8) { buffer in
+            keys.vaultID.withUnsafeBytes { buffer.copyMemory(from: $0) }
+            withUnsafeBytes(of: page.littleEndian) {
+                UnsafeMutableRawBufferPointer(rebasing: buffer[16..<24]).copyMemory(from: $0)
+            }
+            buffer[24] = kind.rawValue
+            return try body(UnsafeRawBufferPointer(buffer))
+        }
     }
 
     /// Reads and authenticates the page `pointer` names.
@@ -393,21 +412,37 @@ public final class PageStore: @unchecked Sendable {
             first = end
         }
         let input = UnsafeSendableBuffer(buffer)
-        let results = Mutex([Result<[UInt8], any Error>?](repeating: nil, count: pointers.count))
-        DispatchQueue.concurrentPerform(iterations: pointers.count) { index in
-            let result = Result { () throws -> [UInt8] in
-                // Not zeroed first: opening writes every byte, or wipes them all on failure.
-                try [UInt8](unsafeUninitializedCapacity: pageSize) { output, count in
-                    try self.open(
-                        pointers[index], kind: kind,
-                        ciphertext: UnsafeRawBufferPointer(input.slice(index * pageSize, pageSize)),
-                        into: UnsafeMutableRawBufferPointer(output))
-                    count = pageSize
+        var pages = [[UInt8]](repeating: [], count: pointers.count)
+        try pages.withUnsafeMutableBufferPointer { pages in
+            let output = UnsafeSlots(pages)
+            try inParallel(pointers.count) { range in
+                // One session for each run of pages sealed in the same epoch.
+                var first = range.lowerBound
+                while first < range.upperBound {
+                    let epoch = pointers[first].epoch
+                    var end = first + 1
+                    while end < range.upperBound && pointers[end].epoch == epoch { end += 1 }
+                    try self.keys.pageKey(epoch: epoch).withSession { session in
+                        for index in first..<end {
+                            // Not zeroed first: opening writes every byte, or wipes them all
+                            // on failure.
+                            output[index] = try [UInt8](unsafeUninitializedCapacity: pageSize) {
+                                plaintext, count in
+                                try self.open(
+                                    pointers[index], kind: kind,
+                                    ciphertext: UnsafeRawBufferPointer(
+                                        input.slice(index * pageSize, pageSize)),
+                                    into: UnsafeMutableRawBufferPointer(plaintext),
+                                    session: session)
+                                count = pageSize
+                            }
+                        }
+                    }
+                    first = end
                 }
             }
-            results.withLock { $0[index] = result }
         }
-        return try results.withLock { $0 }.map { try $0!.get() }
+        return pages
     }
 
     /// Reads and authenticates a page into `buffer` (``VaultFormat/pageSize`` bytes).
@@ -423,19 +458,22 @@ public final class PageStore: @unchecked Sendable {
             buffer.initializeMemory(as: UInt8.self, repeating: 0)
             throw VaultError.damagedPage(page: pointer.page)
         }
-        try open(pointer, kind: kind, ciphertext: UnsafeRawBufferPointer(buffer), into: buffer)
+        try keys.pageKey(epoch: pointer.epoch).withSession { session in
+            try open(
+                pointer, kind: kind, ciphertext: UnsafeRawBufferPointer(buffer), into: buffer,
+                session: session)
+        }
     }
 
     /// Authenticates and decrypts one page's `ciphertext` into `plaintext`, which may be the
     /// same memory.
     private func open(
         _ pointer: PagePointer, kind: PageKind, ciphertext: UnsafeRawBufferPointer,
-        into plaintext: UnsafeMutableRawBufferPointer
+        into plaintext: UnsafeMutableRawBufferPointer, session: AES256GCM.Key.Session
     ) throws {
-        let key = try keys.pageKey(epoch: pointer.epoch)
         do {
-            try aad(page: pointer.page, kind: kind).withUnsafeBytes { aad in
-                try key.open(
+            try withAAD(page: pointer.page, kind: kind) { aad in
+                try session.open(
                     ciphertext, tag: pointer.tag, authenticating: aad, nonce: pointer.nonce,
                     into: plaintext)
             }
@@ -468,16 +506,18 @@ public final class PageStore: @unchecked Sendable {
         // disk go out in one write.
         return try scratch.withBuffer(bytes: batch.count * pageSize) { output in
             let base = UnsafeSendableBuffer(output)
-            let seal: @Sendable (Int) throws -> PagePointer = { index in
-                try self.seal(
-                    batch[index], page: pages[index], kind: kind, epoch: epoch, key: key,
-                    into: base.slice(index * pageSize, pageSize))
-            }
-            let pointers: [PagePointer]
-            if batch.count < 8 {
-                pointers = try batch.indices.map(seal)
-            } else {
-                pointers = try sealInParallel(batch.count, seal)
+            var pointers = [PagePointer](repeating: .null, count: batch.count)
+            try pointers.withUnsafeMutableBufferPointer { pointers in
+                let sealed = UnsafeSlots(pointers)
+                try inParallel(batch.count) { range in
+                    try key.withSession { session in
+                        for index in range {
+                            sealed[index] = try self.seal(
+                                batch[index], page: pages[index], kind: kind, epoch: epoch,
+                                session: session, into: base.slice(index * pageSize, pageSize))
+                        }
+                    }
+                }
             }
             try writeRuns(UnsafeRawBufferPointer(output), at: pages)
             if batch.count >= 8 {
@@ -491,17 +531,25 @@ public final class PageStore: @unchecked Sendable {
         }
     }
 
-    /// Runs `seal` for every index on every core; the first failure is thrown.
-    private func sealInParallel(
-        _ count: Int, _ seal: @Sendable (Int) throws -> PagePointer
-    ) throws -> [PagePointer] {
-        let results = Mutex([Result<PagePointer, any Error>?](repeating: nil, count: count))
-        DispatchQueue.concurrentPerform(iterations: count) { index in
-            let result = Result { try seal(index) }
-            results.withLock { $0[index] = result }
+    /// Runs `body` over `0..<count` split into contiguous ranges, on every core when there
+    /// are enough indices to share; the first failure is thrown once all have ended. A few
+    /// ranges per core even out cores that are busy elsewhere, and each range pays for its
+    /// key session once.
+    private func inParallel(_ count: Int, _ body: @Sendable (Range<Int>) throws -> Void) throws {
+        let chunks = min(count / 8, 4 * Self.processorCount)
+        guard chunks > 1 else { return try body(0..<count) }
+        let failure = Mutex<(any Error)?>(nil)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            do {
+                try body(count * chunk / chunks..<count * (chunk + 1) / chunks)
+            } catch {
+                failure.withLock { if $0 == nil { $0 = error } }
+            }
         }
-        return try results.withLock { $0 }.map { try $0!.get() }
+        if let error = failure.withLock({ $0 }) { throw error }
     }
+
+    private static let processorCount = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     /// Writes consecutive pages of `ciphertext` to `pages`, one call for each run of
     /// neighbouring page numbers.
@@ -530,27 +578,30 @@ public final class PageStore: @unchecked Sendable {
 
     /// Seals one page's plaintext for its place: a fresh nonce, and the page number and kind in
     /// the authenticated data.
-    private func seal(
+    func seal(
         _ plaintext: [UInt8], page: UInt64, kind: PageKind, epoch: UInt32, key: AES256GCM.Key
     ) throws -> ([UInt8], PagePointer) {
         var ciphertext = [UInt8](repeating: 0, count: VaultFormat.pageSize)
         let pointer = try ciphertext.withUnsafeMutableBytes { output in
-            try seal(plaintext, page: page, kind: kind, epoch: epoch, key: key, into: output)
+            try key.withSession { session in
+                try seal(
+                    plaintext, page: page, kind: kind, epoch: epoch, session: session, into: output)
+            }
         }
         return (ciphertext, pointer)
     }
 
     /// Seals one page's plaintext into `ciphertext` (one page).
     private func seal(
-        _ plaintext: [UInt8], page: UInt64, kind: PageKind, epoch: UInt32, key: AES256GCM.Key,
-        into ciphertext: UnsafeMutableRawBufferPointer
+        _ plaintext: [UInt8], page: UInt64, kind: PageKind, epoch: UInt32,
+        session: AES256GCM.Key.Session, into ciphertext: UnsafeMutableRawBufferPointer
     ) throws -> PagePointer {
         precondition(
             plaintext.count == VaultFormat.pageSize, "a page is \(VaultFormat.pageSize) bytes")
         let nonce = try AES256GCM.Nonce.random()
         let tag = try plaintext.withUnsafeBytes { input in
-            try aad(page: page, kind: kind).withUnsafeBytes { aad in
-                try key.seal(input, authenticating: aad, nonce: nonce, into: ciphertext)
+            try withAAD(page: page, kind: kind) { aad in
+                try session.seal(input, authenticating: aad, nonce: nonce, into: ciphertext)
             }
         }
         return PagePointer(page: page, epoch: epoch, nonce: nonce, tag: tag)
@@ -572,7 +623,7 @@ public final class PageStore: @unchecked Sendable {
     /// list that says it is full.
     static let commitReserve: UInt64 = 8
 
-    private func allocate(_ state: inout State, forCommit: Bool = false) throws -> UInt64 {
+    func allocate(_ state: inout State, forCommit: Bool = false) throws -> UInt64 {
         let page: UInt64
         if let free = state.allocatable.removeFirst() {
             page = free
@@ -595,84 +646,6 @@ public final class PageStore: @unchecked Sendable {
             state.sealedInEpoch = 0
         }
         return page
-    }
-
-    // MARK: - Commits
-
-    /// Makes the state whose tree is `root` durable (§11 of the spec): writes the free list,
-    /// syncs, writes the next superblock, syncs. Pages released before this call become
-    /// allocatable only after it returns.
-    public func commit(root: PagePointer, nextInode: UInt64) throws {
-        guard !isReadOnly else { throw VaultError.readOnly }
-        try state.withLock { state throws in
-            // The old free list is replaced, so its pages are released like any other.
-            // TODO(perf): rewritten whole at every commit; its cost grows with fragmentation, and
-            // only the changed free-list pages need writing.
-            for page in state.freeListPages where !state.allocatedSinceCommit.contains(page) {
-                state.releasedSinceCommit.insert(page)
-            }
-            var persisted = state.allocatable
-            persisted.formUnion(state.releasedSinceCommit)
-            let chainLength =
-                (persisted.ranges.count + FreeListPage.rangesPerPage - 1)
-                / FreeListPage.rangesPerPage
-            // Taking the lowest free pages never adds a range, so the chain stays long enough.
-            var chainPages: [UInt64] = []
-            for _ in 0..<chainLength { chainPages.append(try allocate(&state, forCommit: true)) }
-            persisted = state.allocatable
-            persisted.formUnion(state.releasedSinceCommit)
-
-            let epoch = state.epoch
-            let key = try keys.pageKey(epoch: epoch)
-            var next = PagePointer.null
-            for (index, page) in chainPages.enumerated().reversed() {
-                let first = index * FreeListPage.rangesPerPage
-                let slice = persisted.ranges[
-                    min(
-                        first, persisted.ranges.count)..<min(
-                            first + FreeListPage.rangesPerPage, persisted.ranges.count)]
-                let (ciphertext, pointer) = try seal(
-                    FreeListPage.encode(next: next, ranges: slice), page: page, kind: .freeList,
-                    epoch: epoch,
-                    key: key)
-                try device.write(ciphertext, at: page * UInt64(VaultFormat.pageSize))
-                next = pointer
-            }
-
-            var block = state.superblock
-            block.sequence += 1
-            block.commitID = try SystemRandom.bytes(count: 16)
-            block.committedAt = MachineIdentity.now()
-            block.pageCount = state.pageCount
-            block.epoch = state.epoch
-            block.sealedInEpoch = state.sealedInEpoch
-            block.root = root
-            block.freeList = next
-            block.nextInode = nextInode
-            block.pagesInUse =
-                state.pageCount - VaultFormat.firstAllocatablePage - persisted.pageCount
-            block.writer = state.writer
-            block.lineage.removeAll { $0.machineID == state.writer.machineID }
-            block.lineage.insert(
-                LineageEntry(
-                    machineID: state.writer.machineID, sequence: block.sequence,
-                    commitID: block.commitID), at: 0)
-            block.lineage = Array(block.lineage.prefix(LineageEntry.maximumCount))
-
-            // A file that grew needs its new length durable before the superblock names it.
-            try device.sync()
-            let page = try block.encode(key: keys.superblockKey, vaultID: keys.vaultID)
-            try device.write(
-                page,
-                at: UInt64(2 + Superblock.slot(for: block.sequence)) * UInt64(VaultFormat.pageSize))
-            try device.sync()
-
-            state.superblock = block
-            state.allocatable = persisted
-            state.releasedSinceCommit = PageRangeSet()
-            state.allocatedSinceCommit = []
-            state.freeListPages = chainPages
-        }
     }
 
     // MARK: - Keyslots
@@ -738,6 +711,19 @@ public final class PageStore: @unchecked Sendable {
         try device.sync()
         try device.write(try header.encode(key: keys.headerKey), at: UInt64(VaultFormat.pageSize))
         try device.sync()
+    }
+}
+
+/// Slots that concurrent workers each fill a disjoint range of.
+private struct UnsafeSlots<Element>: @unchecked Sendable {
+    // @unchecked Sendable: every index is written by one worker, and read after all have ended.
+    let base: UnsafeMutableBufferPointer<Element>
+
+    init(_ base: UnsafeMutableBufferPointer<Element>) { self.base = base }
+
+    subscript(index: Int) -> Element {
+        get { base[index] }
+        nonmutating set { base[index] = newValue }
     }
 }
 

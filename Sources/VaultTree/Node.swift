@@ -109,7 +109,7 @@ final class Node {
                         node: nil))
             }
             if index > (type == 1 ? 0 : 1) {
-                guard node.keys[index - 1].lexicographicallyPrecedes(node.keys[index]) else {
+                guard KeyOrder.precedes(node.keys[index - 1], node.keys[index]) else {
                     throw VaultError.malformed("node keys out of order")
                 }
             }

@@ -22,6 +22,9 @@ public final class RecordTree {
     /// Nodes decoded or made by splits since the last trim.
     private var loadsSinceTrim = 0
     private var activeOperations = 0
+    /// Goes up with every insert and removal: a reader that saw the same count before and
+    /// after some work knows that no record changed in between.
+    public private(set) var changeCount: UInt64 = 0
 
     /// The tree whose root page is `root` (`.null` for an empty tree).
     public init(store: PageStore, root: PagePointer, cachedNodeLimit: Int = 2048) {
@@ -93,7 +96,7 @@ public final class RecordTree {
         if node.isLeaf {
             var index = Self.search(node.keys, start).index
             while index < node.keys.count {
-                if let end, !node.keys[index].lexicographicallyPrecedes(end) { return false }
+                if let end, !KeyOrder.precedes(node.keys[index], end) { return false }
                 guard try body(node.keys[index], node.values[index]) else { return false }
                 index += 1
             }
@@ -101,7 +104,7 @@ public final class RecordTree {
         }
         var index = Self.childIndex(in: node, for: start)
         while index < node.children.count {
-            if let end, index > 0, !node.keys[index].lexicographicallyPrecedes(end) { return false }
+            if let end, index > 0, !KeyOrder.precedes(node.keys[index], end) { return false }
             guard try visit(try child(of: node, at: index), from: start, below: end, body) else {
                 return false
             }
@@ -114,7 +117,8 @@ public final class RecordTree {
 
     /// Stores `value` under `key`, replacing any value there.
     public func insert(_ value: [UInt8], for key: [UInt8]) throws {
-        try operation { try insertRecord(value, for: key) }
+        changeCount += 1
+        return try operation { try insertRecord(value, for: key) }
     }
 
     private func insertRecord(_ value: [UInt8], for key: [UInt8]) throws {
@@ -195,7 +199,8 @@ public final class RecordTree {
     /// Removes the record under `key`; returns whether there was one.
     @discardableResult
     public func remove(_ key: [UInt8]) throws -> Bool {
-        try operation { try removeRecord(key) }
+        changeCount += 1
+        return try operation { try removeRecord(key) }
     }
 
     private func removeRecord(_ key: [UInt8]) throws -> Bool {
@@ -376,7 +381,7 @@ public final class RecordTree {
         var high = node.keys.count
         while low < high {
             let middle = (low + high) / 2
-            if key.lexicographicallyPrecedes(node.keys[middle]) {
+            if KeyOrder.precedes(key, node.keys[middle]) {
                 high = middle
             } else {
                 low = middle + 1
@@ -391,7 +396,7 @@ public final class RecordTree {
         var high = keys.count
         while low < high {
             let middle = (low + high) / 2
-            if keys[middle].lexicographicallyPrecedes(key) {
+            if KeyOrder.precedes(keys[middle], key) {
                 low = middle + 1
             } else {
                 high = middle

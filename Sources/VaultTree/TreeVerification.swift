@@ -45,10 +45,10 @@ extension RecordTree {
         }
         report.depth = max(report.depth, Int(node.level) + 1)
         for (index, key) in node.keys.enumerated() where !(index == 0 && !node.isLeaf) {
-            if let lower, key.lexicographicallyPrecedes(lower) {
+            if let lower, KeyOrder.precedes(key, lower) {
                 report.problems.append("node at page \(pointer.page) holds a key below its range")
             }
-            if let upper, !key.lexicographicallyPrecedes(upper) {
+            if let upper, !KeyOrder.precedes(key, upper) {
                 report.problems.append("node at page \(pointer.page) holds a key above its range")
             }
         }

@@ -1,5 +1,7 @@
 import Crypto
+import Dispatch
 import Glibc
+import Synchronization
 import TestSupport
 import Testing
 import VaultFS
@@ -279,15 +281,66 @@ struct AutomaticCommitTests {
     }
 
     @Test("writing more than the dirty limit commits along the way and keeps memory bounded")
-    func memoryPressure() throws {
+    func memoryPressure() async throws {
         let (fs, _) = try makeFilesystem(
             limits: .init(cleanBytes: 256 << 10, dirtyBytes: 256 << 10))
         let file = try fs.file(root, "large")
         let before = fs.store.committed.sequence
         let chunk = [UInt8](repeating: 0x33, count: 1 << 20)
         for index in 0..<8 { try fs.write(file.inode, at: UInt64(index) << 20, chunk) }
-        #expect(fs.store.committed.sequence >= before + 8)
+        // The commits run beside the writes, so the last may still be on its way.
+        for _ in 0..<500 where fs.store.committed.sequence < before + 2 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(fs.store.committed.sequence >= before + 2)
         #expect(
             try fs.read(file.inode, at: 5 << 20, count: 16) == [UInt8](repeating: 0x33, count: 16))
+    }
+
+    @Test(
+        "writes, removals and commits at once leave a vault that checks clean and holds every byte")
+    func commitsDuringWrites() throws {
+        let (fs, device) = try makeFilesystem(
+            limits: .init(cleanBytes: 256 << 10, dirtyBytes: 256 << 10))
+        let files = try (0..<2).map { try fs.file(root, "writer-\($0)").inode }
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { role in
+            do {
+                switch role {
+                case 0, 1:
+                    // Every 16 KiB chunk says which writer and pass wrote it.
+                    for pass in 0..<6 {
+                        for chunk in 0..<64 {
+                            let byte = UInt8(truncatingIfNeeded: role * 16 + pass)
+                            try fs.write(
+                                files[role], at: UInt64(chunk) << 14,
+                                [UInt8](repeating: byte, count: 1 << 14))
+                        }
+                    }
+                case 2:
+                    for round in 0..<60 {
+                        let file = try fs.file(
+                            root, "scratch-\(round)", contents: [UInt8](repeating: 9, count: 20_000)
+                        )
+                        if round % 3 != 0 { try fs.unlink(root, name("scratch-\(round)")) }
+                        _ = file
+                    }
+                default:
+                    for _ in 0..<40 { try fs.commit() }
+                }
+            } catch {
+                failures.withLock { $0.append("\(role): \(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty)
+        try fs.commit()
+        let reopened = try reopen(fs, device)
+        #expect(reopened.check().isClean)
+        for (writer, file) in files.enumerated() {
+            #expect(
+                try reopened.contents(file)
+                    == [UInt8](repeating: UInt8(writer * 16 + 5), count: 64 << 14))
+        }
+        #expect(try reopened.names(root).filter { $0.hasPrefix("scratch-") }.count == 20)
     }
 }
