@@ -33,6 +33,15 @@ public enum AES256GCM {
 
         private init(storage: (UInt64, UInt32)) { self.storage = storage }
 
+        /// The nonce in the first twelve bytes of `raw`, which must hold that many.
+        public init(loadingFrom raw: UnsafeRawBufferPointer) {
+            precondition(raw.count >= AES256GCM.nonceSize, "a nonce is 12 bytes")
+            storage = (
+                raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self),
+                raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+            )
+        }
+
         /// The twelve bytes.
         public var bytes: [UInt8] { withUnsafeBytes(of: storage) { Array($0) } }
 
@@ -59,6 +68,15 @@ public enum AES256GCM {
         }
 
         fileprivate init() { storage = (0, 0) }
+
+        /// The tag in the first sixteen bytes of `raw`, which must hold that many.
+        public init(loadingFrom raw: UnsafeRawBufferPointer) {
+            precondition(raw.count >= AES256GCM.tagSize, "a tag is 16 bytes")
+            storage = (
+                raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self),
+                raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+            )
+        }
 
         /// The sixteen bytes.
         public var bytes: [UInt8] { withUnsafeBytes(of: storage) { Array($0) } }

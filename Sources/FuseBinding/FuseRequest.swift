@@ -55,6 +55,29 @@ public struct FuseRequest: @unchecked Sendable {
         }
     }
 
+    /// Replies with the bytes of `pieces` in order, gathered by the kernel: no copy here.
+    public func reply(pieces: [ArraySlice<UInt8>]) {
+        // The kernel takes at most 1,024 vectors in one write, the header among them.
+        guard pieces.count > 1, pieces.count < 1_000 else {
+            return reply(bytes: Array(pieces.joined()))
+        }
+        var vectors = [iovec](repeating: iovec(), count: pieces.count)
+        // Each piece's storage is pinned by a nested closure while the reply is made.
+        func gather(_ index: Int) {
+            guard index < pieces.count else {
+                _ = fuse_reply_iov(handle, vectors, Int32(vectors.count))
+                return
+            }
+            pieces[index].withUnsafeBytes { bytes in
+                vectors[index] = iovec(
+                    iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress),
+                    iov_len: bytes.count)
+                gather(index + 1)
+            }
+        }
+        gather(0)
+    }
+
     public func reply(written count: Int) {
         fuse_reply_write(handle, count)
     }

@@ -13,23 +13,39 @@ extension FilesystemCore {
     /// The current bytes of one block: changed, cached, or read and authenticated from its
     /// page; zeros for a hole.
     private func block(_ id: BlockID) throws -> [UInt8] {
-        if let dirty = dirtyBlocks[id] { return dirty.bytes }
+        if !dirtyBlocks.isEmpty, let dirty = dirtyBlocks[id] { return dirty.bytes }
         if let cached = cache.value(for: id) { return cached }
         guard
             let record = try tree.value(for: RecordKey.make(id.inode, .fileBlock, number: id.index))
         else {
-            return [UInt8](repeating: 0, count: VaultFormat.pageSize)
+            return Self.zeroBlock
         }
         let bytes = try store.read(try PagePointer(encoded: record), kind: .fileData)
         cache.insert(bytes, for: id)
         return bytes
     }
 
-    /// Reads up to `count` bytes at `offset`. Missing blocks are fetched in one batch unless
-    /// the caller has just fetched them (`prefetching` false).
-    func read(_ inode: UInt64, at offset: UInt64, count: Int, prefetching: Bool = true) throws
-        -> [UInt8]
-    {
+    /// The bytes of a hole's block, shared by every read of one.
+    static let zeroBlock = [UInt8](repeating: 0, count: VaultFormat.pageSize)
+
+    /// Reads up to `count` bytes at `offset`; missing blocks are fetched in one batch.
+    func read(_ inode: UInt64, at offset: UInt64, count: Int) throws -> [UInt8] {
+        Array(try readPieces(inode, at: offset, count: count).joined())
+    }
+
+    /// Fetches of this many blocks or more are streaming reads: they go to the reader without
+    /// displacing the cache, since the kernel keeps its own copy of what it reads.
+    static let streamingBlocks = 32
+
+    /// ``read(_:at:count:)`` as slices of the blocks themselves, which share their storage
+    /// with the cache, so that nothing is copied or allocated for the bytes. `fetched` and
+    /// `pages` are blocks the caller fetched with the lock free, used if the tree has not
+    /// changed since (else cached if still current); without them, missing blocks are fetched
+    /// here.
+    func readPieces(
+        _ inode: UInt64, at offset: UInt64, count: Int, fetched: MissingBlocks? = nil,
+        pages: [[UInt8]] = []
+    ) throws -> [ArraySlice<UInt8>] {
         let attributes = try regularFile(inode)
         guard count > 0, offset < attributes.size else { return [] }
         let end = min(attributes.size, offset + UInt64(count))
@@ -41,23 +57,43 @@ extension FilesystemCore {
                 bytes.replaceSubrange(
                     0..<Int(available - offset), with: content[Int(offset)..<Int(available)])
             }
-            return bytes
+            return [bytes[...]]
         }
-        if prefetching {
+        // Fetched blocks the tree still names, in block order.
+        var current: [(BlockID, PagePointer)] = []
+        if let fetched {
+            if fetched.treeChanges == tree.changeCount {
+                current = fetched.blocks
+            } else {
+                try adopt(fetched, pages: pages)
+            }
+        } else {
             try prefetch(inode, blocks: (offset / Self.blockSize)...((end - 1) / Self.blockSize))
         }
-        var result: [UInt8] = []
-        result.reserveCapacity(Int(end - offset))
+        let caching = current.count < Self.streamingBlocks
+        var next = 0
+        var pieces: [ArraySlice<UInt8>] = []
+        pieces.reserveCapacity(Int((end - offset) / Self.blockSize) + 2)
         var position = offset
         while position < end {
             let index = position / Self.blockSize
             let within = Int(position % Self.blockSize)
             let take = Int(min(Self.blockSize - UInt64(within), end - position))
-            let bytes = try block(BlockID(inode: inode, index: index))
-            result.append(contentsOf: bytes[within..<within + take])
+            let id = BlockID(inode: inode, index: index)
+            while next < current.count && current[next].0.index < index { next += 1 }
+            let bytes: [UInt8]
+            if next < current.count, current[next].0 == id,
+                dirtyBlocks.isEmpty || dirtyBlocks[id] == nil
+            {
+                bytes = pages[next]
+                if caching && !cache.contains(id) { cache.insert(bytes, for: id) }
+            } else {
+                bytes = try block(id)
+            }
+            pieces.append(bytes[within..<within + take])
             position += UInt64(take)
         }
-        return result
+        return pieces
     }
 
     /// Reads and authenticates, on every core, the blocks of `range` that are neither changed
@@ -71,8 +107,7 @@ extension FilesystemCore {
     }
 
     /// The blocks a read of `count` bytes at `offset` would have to fetch from their pages,
-    /// with the pages and the tree's ``RecordTree/changeCount`` they were found at; no blocks
-    /// when there is nothing worth fetching in a batch.
+    /// with the pages and the tree's ``RecordTree/changeCount`` they were found at.
     func missingBlocks(_ inode: UInt64, at offset: UInt64, count: Int) throws -> MissingBlocks {
         let attributes = try regularFile(inode)
         guard count > 0, offset < attributes.size, !attributes.isInline else {
@@ -86,18 +121,11 @@ extension FilesystemCore {
     }
 
     /// Caches blocks fetched without the lock, each only if the tree still names the page it
-    /// came from (certain when no record changed since) and the block is neither changed nor
-    /// cached meanwhile. `missing` is one file's, in block order.
-    func adopt(_ missing: MissingBlocks, pages: [[UInt8]]) throws {
+    /// came from and the block is neither changed nor cached meanwhile. `missing` is one
+    /// file's, in block order.
+    private func adopt(_ missing: MissingBlocks, pages: [[UInt8]]) throws {
         let fetched = missing.blocks
         guard let first = fetched.first, let last = fetched.last else { return }
-        if missing.treeChanges == tree.changeCount {
-            for (index, (id, _)) in fetched.enumerated()
-            where dirtyBlocks[id] == nil && !cache.contains(id) {
-                cache.insert(pages[index], for: id)
-            }
-            return
-        }
         var next = 0
         try tree.forEach(
             from: RecordKey.make(first.0.inode, .fileBlock, number: first.0.index),
@@ -119,19 +147,18 @@ extension FilesystemCore {
     private func missingBlocks(_ inode: UInt64, blocks range: ClosedRange<UInt64>) throws -> [(
         BlockID, PagePointer
     )] {
-        guard range.count > 1 else { return [] }
         var missing: [(BlockID, PagePointer)] = []
         try tree.forEach(
             from: RecordKey.make(inode, .fileBlock, number: range.lowerBound),
             below: RecordKey.make(inode, .fileBlock, number: range.upperBound + 1)
         ) { key, value in
             let id = BlockID(inode: inode, index: RecordKey.readBigEndian(key[9...]))
-            if dirtyBlocks[id] == nil && !cache.contains(id) {
+            if (dirtyBlocks.isEmpty || dirtyBlocks[id] == nil) && !cache.contains(id) {
                 missing.append((id, try PagePointer(encoded: value)))
             }
             return true
         }
-        return missing.count > 1 ? missing : []
+        return missing
     }
 
     func write(_ inode: UInt64, at offset: UInt64, _ bytes: UnsafeRawBufferPointer) throws -> Int {

@@ -212,19 +212,35 @@ public final class VaultFilesystem: @unchecked Sendable {
     public func read(_ inode: UInt64, at offset: UInt64, count: Int) throws(FilesystemError)
         -> [UInt8]
     {
+        Array(try readPieces(inode, at: offset, count: count).joined())
+    }
+
+    /// ``read(_:at:count:)`` as consecutive slices of whole or partial blocks, which share
+    /// their storage with the cache: a reply can gather them without copying them together.
+    public func readPieces(_ inode: UInt64, at offset: UInt64, count: Int)
+        throws(FilesystemError) -> [ArraySlice<UInt8>]
+    {
+        try readPieces(inode, at: offset, count: count, afterFetching: {})
+    }
+
+    /// ``readPieces(_:at:count:)``, calling `afterFetching` between fetching blocks with the
+    /// lock free and using them, so that tests can change the file in between.
+    func readPieces(
+        _ inode: UInt64, at offset: UInt64, count: Int, afterFetching: () -> Void
+    ) throws(FilesystemError) -> [ArraySlice<UInt8>] {
         let missing = try withCore { try $0.missingBlocks(inode, at: offset, count: count) }
         // A page may be reused once a concurrent change frees it, and then fails to
         // authenticate: the read under the lock below then sees the current state.
         if !missing.blocks.isEmpty,
             let pages = try? store.read(batch: missing.blocks.map(\.1), kind: .fileData)
         {
+            afterFetching()
             return try withCore { core in
-                try core.adopt(missing, pages: pages)
-                // A block not adopted is read on its own.
-                return try core.read(inode, at: offset, count: count, prefetching: false)
+                try core.readPieces(
+                    inode, at: offset, count: count, fetched: missing, pages: pages)
             }
         }
-        return try withCore { try $0.read(inode, at: offset, count: count) }
+        return try withCore { try $0.readPieces(inode, at: offset, count: count) }
     }
 
     /// Writes `bytes` at `offset`. Changed blocks wait in memory; once they pass half the

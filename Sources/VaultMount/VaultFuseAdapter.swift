@@ -187,7 +187,7 @@ public final class VaultFuseAdapter: FuseOperations {
 
     public func read(_ request: FuseRequest, inode: UInt64, offset: UInt64, size: Int) {
         answer(request, "read") { () throws(FilesystemError) in
-            request.reply(bytes: try filesystem.read(inode, at: offset, count: size))
+            request.reply(pieces: try filesystem.readPieces(inode, at: offset, count: size))
         }
     }
 

@@ -64,7 +64,13 @@ public struct PagePointer: Sendable, Equatable, Hashable {
             throw VaultError.malformed(
                 "a page pointer is \(Self.encodedSize) bytes, got \(bytes.count)")
         }
-        var reader = ByteReader(bytes)
-        self = try Self.decode(from: &reader)
+        // Field by field from the bytes: this runs for every block of every read.
+        self = bytes.withUnsafeBytes { raw in
+            PagePointer(
+                page: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                epoch: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self)),
+                nonce: AES256GCM.Nonce(loadingFrom: UnsafeRawBufferPointer(rebasing: raw[12..<24])),
+                tag: AES256GCM.Tag(loadingFrom: UnsafeRawBufferPointer(rebasing: raw[24..<40])))
+        }
     }
 }

@@ -376,8 +376,8 @@ public final class PageStore: @unchecked Sendable {
         return plaintext
     }
 
-    /// Reads and authenticates many pages, on every core when there are enough of them.
-    /// Pages that lie next to each other on disk are read in one call.
+    /// Reads and authenticates many pages. Pages that lie next to each other on disk are read
+    /// in one call.
     public func read(batch pointers: [PagePointer], kind: PageKind) throws -> [[UInt8]] {
         guard pointers.count >= 4 else { return try pointers.map { try read($0, kind: kind) } }
         let pageSize = VaultFormat.pageSize
@@ -411,36 +411,31 @@ public final class PageStore: @unchecked Sendable {
             }
             first = end
         }
-        let input = UnsafeSendableBuffer(buffer)
-        var pages = [[UInt8]](repeating: [], count: pointers.count)
-        try pages.withUnsafeMutableBufferPointer { pages in
-            let output = UnsafeSlots(pages)
-            try inParallel(pointers.count) { range in
-                // One session for each run of pages sealed in the same epoch.
-                var first = range.lowerBound
-                while first < range.upperBound {
-                    let epoch = pointers[first].epoch
-                    var end = first + 1
-                    while end < range.upperBound && pointers[end].epoch == epoch { end += 1 }
-                    try self.keys.pageKey(epoch: epoch).withSession { session in
-                        for index in first..<end {
-                            // Not zeroed first: opening writes every byte, or wipes them all
-                            // on failure.
-                            output[index] = try [UInt8](unsafeUninitializedCapacity: pageSize) {
-                                plaintext, count in
-                                try self.open(
-                                    pointers[index], kind: kind,
-                                    ciphertext: UnsafeRawBufferPointer(
-                                        input.slice(index * pageSize, pageSize)),
-                                    into: UnsafeMutableRawBufferPointer(plaintext),
-                                    session: session)
-                                count = pageSize
-                            }
-                        }
-                    }
-                    first = end
+        // On this thread: reads come several at once, from the kernel's read-ahead and from
+        // other processes, and splitting one over the cores costs more in wake-ups than it
+        // saves. One key session for each run of pages sealed in the same epoch.
+        var pages: [[UInt8]] = []
+        pages.reserveCapacity(pointers.count)
+        first = 0
+        while first < pointers.count {
+            let epoch = pointers[first].epoch
+            var end = first + 1
+            while end < pointers.count && pointers[end].epoch == epoch { end += 1 }
+            try keys.pageKey(epoch: epoch).withSession { session in
+                for index in first..<end {
+                    // Not zeroed first: opening writes every byte, or wipes them all on failure.
+                    pages.append(
+                        try [UInt8](unsafeUninitializedCapacity: pageSize) { plaintext, count in
+                            try open(
+                                pointers[index], kind: kind,
+                                ciphertext: UnsafeRawBufferPointer(
+                                    rebasing: buffer[index * pageSize..<(index + 1) * pageSize]),
+                                into: UnsafeMutableRawBufferPointer(plaintext), session: session)
+                            count = pageSize
+                        })
                 }
             }
+            first = end
         }
         return pages
     }
@@ -535,7 +530,9 @@ public final class PageStore: @unchecked Sendable {
     /// are enough indices to share; the first failure is thrown once all have ended. A few
     /// ranges per core even out cores that are busy elsewhere, and each range pays for its
     /// key session once.
-    private func inParallel(_ count: Int, _ body: @Sendable (Range<Int>) throws -> Void) throws {
+    private func inParallel(
+        _ count: Int, _ body: @Sendable (Range<Int>) throws -> Void
+    ) throws {
         let chunks = min(count / 8, 4 * Self.processorCount)
         guard chunks > 1 else { return try body(0..<count) }
         let failure = Mutex<(any Error)?>(nil)

@@ -118,6 +118,45 @@ struct AES256GCMTests {
         #expect(refused == (ciphertext.count + tag.count + nonce.count + aad.count) * 8)
     }
 
+    @Test("nonces and tags loaded from raw bytes equal those made from the same bytes")
+    func loadingFromRawBytes() throws {
+        let bytes = try SystemRandom.bytes(count: 40)
+        let nonce = try AES256GCM.Nonce(bytes: bytes[3..<15])
+        let tag = try AES256GCM.Tag(bytes: bytes[5..<21])
+        bytes.withUnsafeBytes { raw in
+            #expect(
+                AES256GCM.Nonce(loadingFrom: UnsafeRawBufferPointer(rebasing: raw[3..<15])) == nonce
+            )
+            #expect(
+                AES256GCM.Tag(loadingFrom: UnsafeRawBufferPointer(rebasing: raw[5..<21])) == tag)
+        }
+        #expect(try AES256GCM.Tag(bytes: bytes[5..<21]).bytes == Array(bytes[5..<21]))
+    }
+
+    @Test("a batch of seals and opens in one session matches single calls")
+    func session() throws {
+        let key = try AES256GCM.Key.random()
+        let nonces = try (0..<4).map { _ in try AES256GCM.Nonce.random() }
+        let messages = (0..<4).map { [UInt8](repeating: UInt8($0), count: 100 + $0) }
+        let sealed = try key.withSession { session in
+            try zip(messages, nonces).map { message, nonce in
+                var ciphertext = [UInt8](repeating: 0, count: message.count)
+                let tag = try message.withUnsafeBytes { input in
+                    try ciphertext.withUnsafeMutableBytes { output in
+                        try session.seal(
+                            input, authenticating: UnsafeRawBufferPointer(start: nil, count: 0),
+                            nonce: nonce, into: output)
+                    }
+                }
+                return (ciphertext, tag)
+            }
+        }
+        for (index, (ciphertext, tag)) in sealed.enumerated() {
+            #expect(try key.open(ciphertext, tag: tag, nonce: nonces[index]) == messages[index])
+            #expect(try key.seal(messages[index], nonce: nonces[index]).ciphertext == ciphertext)
+        }
+    }
+
     @Test("a wrong key fails to open")
     func wrongKeyFails() throws {
         let key = try AES256GCM.Key.random()

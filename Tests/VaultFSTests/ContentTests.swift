@@ -4,8 +4,9 @@ import Glibc
 import Synchronization
 import TestSupport
 import Testing
-import VaultFS
 import VaultStore
+
+@testable import VaultFS
 
 @Suite("file contents")
 struct ContentTests {
@@ -48,6 +49,50 @@ struct ContentTests {
         #expect(probe == Array(model[12_345..<17_345]))
         try fs.commit()
         #expect(try reopen(fs, device).contents(file.inode) == model)
+    }
+
+    @Test(
+        "a read whose blocks change, move or go after they were fetched returns the file as it is now",
+        arguments: ["rewrite", "truncate", "remove"])
+    func changedWhileFetched(change: String) throws {
+        let (fs, device) = try makeFilesystem()
+        let pattern = (0..<(64 << 12)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let file = try fs.file(root, "racing", contents: pattern)
+        let other = try fs.file(root, "other")
+        try fs.commit()
+        // Reopened, nothing is cached: the read fetches every block.
+        let reopened = try reopen(fs, device)
+        try reopened.opened(file.inode)
+        let replacement = [UInt8](repeating: 0xEE, count: 8 << 12)
+        let result = try reopened.readPieces(
+            file.inode, at: 4 << 12, count: 16 << 12,
+            afterFetching: {
+                switch change {
+                case "rewrite":
+                    // Sealed at once by the commit, so the tree names new pages; the old ones
+                    // are reused by the other file's blocks.
+                    try! reopened.write(file.inode, at: 8 << 12, replacement)
+                case "truncate":
+                    try! reopened.setAttributes(file.inode, .init(size: 10 << 12))
+                default:
+                    try! reopened.unlink(root, name("racing"))
+                }
+                try! reopened.commit()
+                try! reopened.write(other.inode, at: 0, [UInt8](repeating: 0x11, count: 64 << 12))
+                try! reopened.commit()
+            })
+        var expected = Array(pattern[(4 << 12)..<(20 << 12)])
+        switch change {
+        case "rewrite":
+            expected.replaceSubrange((4 << 12)..<(12 << 12), with: replacement)
+        case "truncate":
+            expected = Array(pattern[(4 << 12)..<(10 << 12)])
+        default:
+            break  // open, so its contents stay until it is closed
+        }
+        let read = Array(result.joined())
+        #expect(read.count == expected.count)
+        #expect(read == expected, "the read returned bytes the file no longer holds there")
     }
 
     @Test("sparse files read zeros in their holes and take no pages there")
