@@ -58,6 +58,12 @@ public struct FuseRequest: @unchecked Sendable {
     /// Replies with the bytes of `pieces` in order, gathered by the kernel: no copy here.
     public func reply(pieces: [ArraySlice<UInt8>]) {
         // The kernel takes at most 1,024 vectors in one write, the header among them.
+        if pieces.count == 1 {
+            return pieces[0].withUnsafeBytes { bytes in
+                _ = fuse_reply_buf(
+                    handle, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
+            }
+        }
         guard pieces.count > 1, pieces.count < 1_000 else {
             return reply(bytes: Array(pieces.joined()))
         }

@@ -30,6 +30,9 @@ final class FilesystemCore {
     var openCounts: [UInt64: Int] = [:]
     /// Whether anything changed since the last commit.
     var hasChanges = false
+    /// The inode last looked up, and the tree's change count then: while no record has
+    /// changed, the next lookup of it (a read takes two) needs no decoding.
+    private var lastAttributes: (changes: UInt64, attributes: InodeAttributes)?
 
     static let maximumNameLength = 255
     static let maximumSymlinkLength = 1000
@@ -59,10 +62,17 @@ final class FilesystemCore {
     // MARK: - Inodes
 
     func attributes(_ inode: UInt64) throws -> InodeAttributes {
+        if let last = lastAttributes, last.attributes.inode == inode,
+            last.changes == tree.changeCount
+        {
+            return last.attributes
+        }
         guard inode != 0, let bytes = try tree.value(for: RecordKey.make(inode, .inode)) else {
             throw FilesystemError.noEntry
         }
-        return try InodeAttributes.decode(bytes, inode: inode)
+        let attributes = try InodeAttributes.decode(bytes, inode: inode)
+        lastAttributes = (tree.changeCount, attributes)
+        return attributes
     }
 
     func save(_ attributes: InodeAttributes) throws {
