@@ -107,17 +107,53 @@ extension FilesystemCore {
     }
 
     /// The blocks a read of `count` bytes at `offset` would have to fetch from their pages,
-    /// with the pages and the tree's ``RecordTree/changeCount`` they were found at.
+    /// with the pages and the tree's ``RecordTree/changeCount`` they were found at, and the
+    /// pages to start reading ahead.
     func missingBlocks(_ inode: UInt64, at offset: UInt64, count: Int) throws -> MissingBlocks {
         let attributes = try regularFile(inode)
         guard count > 0, offset < attributes.size, !attributes.isInline else {
             return MissingBlocks(blocks: [], treeChanges: tree.changeCount)
         }
         let end = min(attributes.size, offset + UInt64(count))
+        let range = (offset / Self.blockSize)...((end - 1) / Self.blockSize)
+        let blocks = try missingBlocks(inode, blocks: range)
         return MissingBlocks(
-            blocks: try missingBlocks(
-                inode, blocks: (offset / Self.blockSize)...((end - 1) / Self.blockSize)),
-            treeChanges: tree.changeCount)
+            blocks: blocks, treeChanges: tree.changeCount,
+            readAhead: readAhead(inode, reading: range, fetching: blocks))
+    }
+
+    /// Pages to read ahead this many at a time: the kernel's own read-ahead asks for a
+    /// megabyte at most, too little to keep a disk busy while a request is decrypted.
+    static let readAheadPages: UInt64 = 2048
+
+    /// Where the disk should read ahead for a read of `range` that fetches `fetched`: when the
+    /// file is being read in order and the blocks lie in one run on disk, the pages after that
+    /// run, a window at a time, asked again once half of it is left.
+    private func readAhead(
+        _ inode: UInt64, reading range: ClosedRange<UInt64>,
+        fetching fetched: [(BlockID, PagePointer)]
+    ) -> Range<UInt64>? {
+        let previous = readStreams[inode]
+        if previous == nil && readStreams.count >= 64 {
+            readStreams.removeAll(keepingCapacity: true)
+        }
+        var stream = ReadStream(nextBlock: range.upperBound + 1, aheadTo: previous?.aheadTo ?? 0)
+        defer { readStreams[inode] = stream }
+        guard let previous, previous.nextBlock == range.lowerBound, fetched.count == range.count,
+            let first = fetched.first?.1.page, let last = fetched.last?.1.page,
+            last - first == UInt64(fetched.count - 1)
+        else { return nil }
+        let end = last + 1
+        // Far behind or far ahead of the window: it no longer describes this run.
+        if stream.aheadTo > end + 2 * Self.readAheadPages
+            || stream.aheadTo + Self.readAheadPages < end
+        {
+            stream.aheadTo = end
+        }
+        guard stream.aheadTo < end + Self.readAheadPages / 2 else { return nil }
+        let from = max(stream.aheadTo, end)
+        stream.aheadTo = end + Self.readAheadPages
+        return from..<stream.aheadTo
     }
 
     /// Caches blocks fetched without the lock, each only if the tree still names the page it
@@ -352,10 +388,19 @@ extension FilesystemCore {
     }
 }
 
-/// Blocks to fetch from their pages, and when the tree named those pages.
+/// Blocks to fetch from their pages, when the tree named those pages, and the pages to ask
+/// the disk for next.
 struct MissingBlocks: Sendable {
     var blocks: [(BlockID, PagePointer)]
     var treeChanges: UInt64
+    var readAhead: Range<UInt64>? = nil
+}
+
+/// A file being read in order: the block after its last read, and the page up to which the
+/// disk was asked to read ahead.
+struct ReadStream {
+    var nextBlock: UInt64
+    var aheadTo: UInt64
 }
 
 /// A changed block and the stamp of its latest change.

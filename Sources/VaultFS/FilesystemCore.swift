@@ -28,6 +28,8 @@ final class FilesystemCore {
     var sealingQueueStart = 0
     /// Processes holding each inode open.
     var openCounts: [UInt64: Int] = [:]
+    /// Files being read in order, by inode.
+    var readStreams: [UInt64: ReadStream] = [:]
     /// Whether anything changed since the last commit.
     var hasChanges = false
     /// The inode last looked up, and the tree's change count then: while no record has

@@ -234,6 +234,8 @@ public final class VaultFilesystem: @unchecked Sendable {
         if !missing.blocks.isEmpty,
             let pages = try? store.read(batch: missing.blocks.map(\.1), kind: .fileData)
         {
+            // Asked after this read, so that it does not queue behind pages wanted later.
+            if let ahead = missing.readAhead { store.startReading(pages: ahead) }
             afterFetching()
             return try withCore { core in
                 try core.readPieces(

@@ -23,12 +23,16 @@ public protocol BlockDevice: AnyObject, Sendable {
     /// Starts writing `count` bytes at `offset` to storage without waiting; a hint only, which
     /// promises nothing about durability.
     func startWriteback(at offset: UInt64, count: Int)
+    /// Starts reading `count` bytes at `offset` into the system's cache without waiting, for
+    /// a read soon; a hint only.
+    func startReading(at offset: UInt64, count: Int)
     /// The current size in bytes.
     func size() throws -> UInt64
 }
 
 extension BlockDevice {
     public func startWriteback(at offset: UInt64, count: Int) {}
+    public func startReading(at offset: UInt64, count: Int) {}
 
     /// Reads exactly `count` bytes at `offset`, or throws ``VaultError/truncated(path:size:)``.
     func readExactly(_ count: Int, at offset: UInt64) throws -> [UInt8] {
@@ -165,6 +169,10 @@ public final class FileBlockDevice: BlockDevice {
 
     public func startWriteback(at offset: UInt64, count: Int) {
         _ = csystem_start_writeback(descriptor, Int64(offset), Int64(count))
+    }
+
+    public func startReading(at offset: UInt64, count: Int) {
+        _ = posix_fadvise(descriptor, off_t(offset), off_t(count), POSIX_FADV_WILLNEED)
     }
 
     public func sync() throws {

@@ -376,6 +376,16 @@ public final class PageStore: @unchecked Sendable {
         return plaintext
     }
 
+    /// Asks the disk for `pages` ahead of a read that will want them, without waiting; pages
+    /// past the end of the vault are left out.
+    public func startReading(pages: Range<UInt64>) {
+        let end = min(pages.upperBound, state.withLock { $0.pageCount })
+        guard pages.lowerBound < end else { return }
+        let pageSize = UInt64(VaultFormat.pageSize)
+        device.startReading(
+            at: pages.lowerBound * pageSize, count: Int((end - pages.lowerBound) * pageSize))
+    }
+
     /// Reads and authenticates many pages. Pages that lie next to each other on disk are read
     /// in one call.
     public func read(batch pointers: [PagePointer], kind: PageKind) throws -> [[UInt8]] {

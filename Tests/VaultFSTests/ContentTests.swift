@@ -389,3 +389,68 @@ struct AutomaticCommitTests {
         #expect(try reopened.names(root).filter { $0.hasPrefix("scratch-") }.count == 20)
     }
 }
+
+/// A memory device that records the read-ahead it is asked for.
+private final class ReadAheadRecorder: BlockDevice {
+    let inner = MemoryBlockDevice()
+    let asked = Mutex<[Range<UInt64>]>([])
+
+    var name: String { inner.name }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
+        try inner.read(into: buffer, at: offset)
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
+        try inner.write(bytes, at: offset)
+    }
+
+    func sync() throws { try inner.sync() }
+
+    func size() throws -> UInt64 { try inner.size() }
+
+    func startReading(at offset: UInt64, count: Int) {
+        asked.withLock { $0.append(offset..<offset + UInt64(count)) }
+    }
+}
+
+@Suite("read-ahead")
+struct ReadAheadTests {
+    @Test("reading a file in order asks the disk for what follows; reading here and there does not")
+    func sequentialOnly() throws {
+        let device = ReadAheadRecorder()
+        let (store, _) = try PageStore.create(
+            device: device, password: SecretBytes(copying: "pw".utf8),
+            derivation: .scrypt(Scrypt.Parameters(logN: 15, r: 8, p: 1)))
+        let fs = try VaultFilesystem.format(store, uid: 1000, gid: 1000)
+        let file = try fs.file(root, "long")
+        for megabyte in 0..<16 {
+            try fs.write(
+                file.inode, at: UInt64(megabyte) << 20, [UInt8](repeating: 7, count: 1 << 20))
+        }
+        try fs.commit()
+        let reopened = try VaultFilesystem.open(
+            try PageStore.open(
+                device: device, credential: .masterKey(store.masterKey), readOnly: false))
+        let vaultEnd = try device.size()
+
+        for offset in [UInt64(9) << 20, 2 << 20, 13 << 20, 5 << 20] {
+            #expect(try reopened.read(file.inode, at: offset, count: 1 << 20).count == 1 << 20)
+        }
+        #expect(device.asked.withLock { $0 }.isEmpty)
+
+        var readEnd: UInt64 = 0
+        for megabyte in 0..<4 {
+            let bytes = try reopened.read(file.inode, at: UInt64(megabyte) << 20, count: 1 << 20)
+            #expect(bytes == [UInt8](repeating: 7, count: 1 << 20))
+            readEnd = UInt64(megabyte + 1) << 20
+        }
+        let asked = device.asked.withLock { $0 }
+        #expect(!asked.isEmpty)
+        // Ahead of what was read, within the vault, and never asked twice.
+        for range in asked {
+            #expect(range.lowerBound >= readEnd / 2 && range.upperBound <= vaultEnd)
+        }
+        #expect(zip(asked, asked.dropFirst()).allSatisfy { $0.upperBound <= $1.lowerBound })
+    }
+}
