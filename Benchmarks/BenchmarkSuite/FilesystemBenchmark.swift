@@ -1,5 +1,7 @@
+import ArgumentParsing
 import Foundation
 import Platform
+import VaultFS
 
 /// Our FUSE filesystem beside tmpfs, gocryptfs and (when installed) CryFS and securefs, on
 /// the same workloads in the same run: sequential and random I/O through fio, many small
@@ -19,6 +21,9 @@ public struct FilesystemBenchmark: Sendable {
         public var tree = "/usr/share/doc"
         public var grepPattern = "Copyright"
         public var samples = 3
+        /// The block cache our filesystem is mounted with (`mount --cache-size`), in bytes;
+        /// nil for its default.
+        public var claudeEnvCacheBytes: Int?
         /// The systems to run; nil for our filesystem, gocryptfs, tmpfs and whichever of
         /// CryFS and securefs are installed.
         public var systems: [FilesystemKind]?
@@ -66,6 +71,9 @@ public struct FilesystemBenchmark: Sendable {
             scratch: scratch, passwordFile: scratch + "/password", password: "bench-fs-password",
             claudeEnvExecutable: configuration.claudeEnvExecutable,
             tmpfsBytes: configuration.sequentialBytes + configuration.randomBytes + (1 << 30),
+            claudeEnvMountOptions: configuration.claudeEnvCacheBytes.map {
+                ["--cache-size", ByteSize.describe($0)]
+            } ?? [],
             isInterrupted: isInterrupted)
         var mounted: [MountedSystem] = []
         let stage = MountedSystem(kind: .tmpfs, scratch: scratch + "/stage")
@@ -117,6 +125,12 @@ public struct FilesystemBenchmark: Sendable {
         notes.append(
             "random reads start from a dropped page cache, so each 4 KiB read reaches the "
                 + "filesystem; sequential writes and random writes end with fsync")
+        notes.append(
+            "claude-env's block cache: "
+                + ByteSize.describe(
+                    configuration.claudeEnvCacheBytes
+                        ?? VaultFilesystem.CacheLimits.defaultTotalBytes
+                ))
         let setup = FilesystemReport.Setup(
             sequentialBytes: configuration.sequentialBytes, randomBytes: configuration.randomBytes,
             randomSecondsLimit: configuration.randomSecondsLimit, files: configuration.files,

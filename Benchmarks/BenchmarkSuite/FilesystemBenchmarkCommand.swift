@@ -38,6 +38,9 @@ public enum FilesystemBenchmarkCommand {
                     help: "Fixed string the grep looks for (default Copyright)."),
                 Option("samples", value: "N", help: "Samples per workload (default 3)."),
                 Option(
+                    "cache-size", value: "SIZE",
+                    help: "Mount claude-env with this block cache (default 48M)."),
+                Option(
                     "systems", value: "LIST",
                     help: "Comma-separated, from claude-env,gocryptfs,cryfs,securefs,tmpfs "
                         + "(default: all that are installed)."),
@@ -122,6 +125,10 @@ public enum FilesystemBenchmarkCommand {
             configuration.grepPattern = pattern
         }
         if let directory = arguments.value("path") { configuration.scratchParent = directory }
+        if let text = arguments.value("cache-size") {
+            configuration.claudeEnvCacheBytes = try ByteSize.blocks(
+                text, option: "cache-size", within: (8 << 20)...(4 << 30), path: path)
+        }
         if let list = arguments.value("systems") {
             var kinds: [FilesystemKind] = []
             for word in list.split(separator: ",") {
@@ -160,22 +167,7 @@ public enum FilesystemBenchmarkCommand {
 
     /// `64M`, `1G`, `4096`, `512K`: a size in bytes, at least 4 KiB and a whole number of them.
     static func size(_ text: String, option: String, path: [String]) throws(UsageError) -> Int {
-        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
-        var digits = text.uppercased()
-        if digits.hasSuffix("IB") { digits.removeLast(2) }
-        var multiplier = 1
-        if let last = digits.last, let unit = units[last] {
-            multiplier = unit
-            digits.removeLast()
-        }
-        guard let value = Int(digits), value > 0, value <= (1 << 40) / multiplier,
-            (value * multiplier) % 4096 == 0
-        else {
-            throw UsageError(
-                "option '--\(option)' needs a size such as 64M or 1G (a multiple of 4K), "
-                    + "got '\(text)'", path: path)
-        }
-        return value * multiplier
+        try ByteSize.blocks(text, option: option, path: path)
     }
 }
 

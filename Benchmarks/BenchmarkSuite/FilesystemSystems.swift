@@ -48,6 +48,8 @@ struct SystemHost {
     let password: String
     let claudeEnvExecutable: String
     let tmpfsBytes: Int
+    /// Added to our filesystem's `mount` command.
+    var claudeEnvMountOptions: [String] = []
     /// Polled while a daemon starts: its key derivation can take many seconds.
     var isInterrupted: @Sendable () -> Bool = { false }
 
@@ -117,7 +119,7 @@ struct SystemHost {
                 [
                     "mount", "--foreground", "--volume", system.store + "/claude-env.vault",
                     "--mountpoint", system.mountpoint, "--password-file", passwordFile,
-                ], environment: ["HOME": home, "PATH": path])
+                ] + claudeEnvMountOptions, environment: ["HOME": home, "PATH": path])
         case .gocryptfs:
             try prepare(
                 system, "gocryptfs", ["-init", "-q", "-passfile", passwordFile, system.store])

@@ -16,4 +16,6 @@ public enum ExitCode: Int32, Sendable {
     case ioError = 74
     /// Permission was refused, for example a wrong password.
     case noPermission = 77
+    /// The config file holds a value that cannot be used.
+    case configuration = 78
 }

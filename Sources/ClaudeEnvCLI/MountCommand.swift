@@ -24,6 +24,11 @@ enum MountCommand {
 
             --allow-other lets other users (a rootful container engine) reach the mount; for \
             a user other than root it needs 'user_allow_other' in /etc/fuse.conf.
+
+            --cache-size (or 'cache-size=' in the config file) bounds the decrypted blocks the \
+            process keeps: two thirds for blocks as read, one third for changes not yet \
+            written. Its memory is that plus a few tens of MiB for the program, its libraries \
+            and the decoded index.
             """,
         options: [
             VaultAccess.volumeOption,
@@ -34,6 +39,9 @@ enum MountCommand {
             Option(
                 "foreground",
                 help: "Serve from this process, logging to standard error, until unmounted."),
+            Option(
+                "cache-size", value: "SIZE",
+                help: "Decrypted blocks to keep in memory, 8M to 4G (default 48M)."),
             Option(
                 "key-fd", value: "FD",
                 help: "Read the master key from descriptor FD (how mount starts its server)."),
@@ -59,6 +67,7 @@ enum MountCommand {
     ) throws
         -> Int32
     {
+        _ = try cacheLimits(arguments, context: context, path: commandPath)
         if let descriptor = arguments.value("key-fd") {
             guard let number = Int32(descriptor), number > 2 else {
                 throw UsageError(
@@ -85,6 +94,8 @@ enum MountCommand {
     static func startInBackground(
         _ arguments: ParsedArguments, context: CommandContext, allowOther: Bool
     ) throws -> Int32 {
+        // A bad cache size is reported here rather than by the server.
+        _ = try cacheLimits(arguments, context: context)
         let access = VaultAccess(context: context)
         // The vault is closed again, releasing its lock, before the server opens it.
         let (path, vaultID, key): (String, [UInt8], [UInt8]) = try {
@@ -115,6 +126,7 @@ enum MountCommand {
             + ".log"
         var words = ["mount", "--key-fd", "3", "--volume", path]
         if allowOther { words.append("--allow-other") }
+        if let size = arguments.value("cache-size") { words += ["--cache-size", size] }
         if arguments.value("mountpoint") != nil { words += ["--mountpoint", mountpoint] }
         if arguments.isSet("accept-stale") { words.append("--accept-stale") }
         var environment = context.environment
@@ -155,7 +167,9 @@ enum MountCommand {
     {
         DetachedProcess.tuneHeapForServing()
         let access = VaultAccess(context: context)
-        let opened = try access.open(arguments, writable: true, masterKey: masterKey)
+        let opened = try access.open(
+            arguments, writable: true, masterKey: masterKey,
+            limits: try cacheLimits(arguments, context: context))
         if opened.readOnly {
             throw CommandFailure(
                 "the vault was opened read-only; not mounting it", status: .dataError)
@@ -246,6 +260,29 @@ enum MountCommand {
         let words = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
         return words.contains("mount") && words.contains(path)
             && (words.first.map { $0.hasSuffix("claude-env") } ?? false)
+    }
+
+    /// The cache of `--cache-size`, else of `cache-size=` in the config file, else the default.
+    static func cacheLimits(
+        _ arguments: ParsedArguments, context: CommandContext,
+        path: [String] = ["claude-env", "mount"]
+    ) throws -> VaultFilesystem.CacheLimits {
+        let option = arguments.value("cache-size")
+        guard
+            let text = option
+                ?? Locations(environment: context.environment).setting("cache-size")
+        else { return .init() }
+        do {
+            return .init(
+                totalBytes: try ByteSize.blocks(
+                    text, option: "cache-size", within: (8 << 20)...(4 << 30), path: path))
+        } catch {
+            // A bad value in the config file is named as such, not as an option.
+            guard option == nil else { throw error }
+            throw CommandFailure(
+                "cache-size=\(text) in \(Locations(environment: context.environment).configFile) "
+                    + "is not a size from 8M to 4G", status: .configuration)
+        }
     }
 
     /// `--mountpoint DIR`, or the vault's own place in /tmp.

@@ -33,7 +33,7 @@ struct VaultAccess {
     ///   then no password is asked for.
     func open(
         _ arguments: ParsedArguments, writable: Bool, trustFreeList: Bool = true,
-        masterKey: SecretBytes? = nil
+        masterKey: SecretBytes? = nil, limits: VaultFilesystem.CacheLimits = .init()
     ) throws -> Opened {
         let path = locations.vaultPath(option: arguments.value("volume"))
         guard FileManager.default.fileExists(atPath: path) else {
@@ -86,7 +86,8 @@ struct VaultAccess {
         }
         let filesystem: VaultFilesystem
         do {
-            filesystem = try VaultFilesystem.open(store, removingOrphans: trustFreeList)
+            filesystem = try VaultFilesystem.open(
+                store, limits: limits, removingOrphans: trustFreeList)
         } catch {
             throw CommandFailure(
                 "\(path): \(error); 'claude-env fsck --repair' saves what still verifies",

@@ -101,6 +101,10 @@ public final class FuseSession: @unchecked Sendable {
             connection.pointee.max_readahead = 1 << 20
             // Locks are kept by the kernel for this mount, which every user of it shares.
             connection.pointee.want &= ~(cfuse_cap_flock_locks() | cfuse_cap_posix_locks())
+            // No writeback cache: with it, written pages wait in the kernel for up to half a
+            // minute, and are lost if this process ends first (a SIGTERM while mounted, the
+            // kill after an unmount's grace period). Without it a write returns once this
+            // process holds the bytes, and every way out commits them.
         }
         ops.destroy = { userdata in
             guard let userdata else { return }

@@ -23,6 +23,14 @@ public final class VaultFilesystem: @unchecked Sendable {
             self.cleanBytes = cleanBytes
             self.dirtyBytes = dirtyBytes
         }
+
+        /// `bytes` in all: two thirds for clean blocks, one third for changed ones.
+        public init(totalBytes bytes: Int) {
+            self.init(cleanBytes: bytes / 3 * 2, dirtyBytes: bytes / 3)
+        }
+
+        /// What ``init(cleanBytes:dirtyBytes:)`` keeps by default, in all.
+        public static let defaultTotalBytes = 48 << 20
     }
 
     public let store: PageStore

@@ -51,6 +51,8 @@ struct HelpAndUsageTests {
         ["bench", "crypto", "--json", "a", "--json", "b"],
         ["bench", "fs", "--size", "1000"],
         ["bench", "fs", "--files", "-3"],
+        ["bench", "fs", "--cache-size", "5G"],
+        ["mount", "--cache-size", "2M"],
         ["--samples", "3", "bench", "crypto"],
         ["bootstrap", "--size", "lots"],
         ["bootstrap", "--kdf", "md5"],

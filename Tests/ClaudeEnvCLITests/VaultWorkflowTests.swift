@@ -69,6 +69,20 @@ struct VaultWorkflowTests {
         #expect(check.output.hasSuffix("clean\n"))
     }
 
+    @Test("a cache size in the config file that is not one stops mount before it asks anything")
+    func badCacheSizeInConfig() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let config = sandbox.home + "/.config/claude-env"
+        try FileManager.default.createDirectory(atPath: config, withIntermediateDirectories: true)
+        try "cache-size=lots\n".write(toFile: config + "/config", atomically: true, encoding: .utf8)
+        let result = sandbox.run(["mount"])
+        #expect(result.status == 78)
+        #expect(
+            result.error
+                == "error: cache-size=lots in \(config)/config is not a size from 8M to 4G\n")
+    }
+
     @Test("fsck reports a damaged page with the path it belongs to")
     func fsckFindsDamage() throws {
         let sandbox = try Sandbox()
