@@ -258,7 +258,10 @@ extension AES256GCM.Key {
         with pair: GCMContextPair
     ) throws(CryptoError) {
         try validateLengths(input: ciphertext.count, output: plaintext.count, aad: aad.count)
-        let authentic = try { () throws(CryptoError) -> Bool in
+        let wipe = {
+            if let base = plaintext.baseAddress { OPENSSL_cleanse(base, ciphertext.count) }
+        }
+        let opened = { () throws(CryptoError) -> Bool in
             let context = pair.opening
             var nonce = nonce
             try withUnsafeBytes(of: &nonce.storage) { (iv) throws(CryptoError) in
@@ -288,12 +291,18 @@ extension AES256GCM.Key {
             }
             var finalBytes: Int32 = 0
             return EVP_DecryptFinal_ex(context, plaintext.mutableBytePointer, &finalBytes) == 1
-        }()
+        }
+        let authentic: Bool
+        do {
+            authentic = try opened()
+        } catch {
+            // A library failure part way leaves unauthenticated bytes behind too.
+            wipe()
+            throw error
+        }
         guard authentic else {
             ERR_clear_error()
-            if let base = plaintext.baseAddress {
-                OPENSSL_cleanse(base, ciphertext.count)
-            }
+            wipe()
             throw .authenticationFailure
         }
     }

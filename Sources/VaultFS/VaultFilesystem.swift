@@ -287,11 +287,11 @@ public final class VaultFilesystem: @unchecked Sendable {
     /// a thread of its own, which lets the tree's decoded nodes go so that memory stays bounded
     /// by the cache limits; no writer waits for it. Returns false when nothing was changed.
     private func sealBatch() throws(FilesystemError) -> Bool {
-        let (sealed, pressed) = try sealing.withLock { _ throws(FilesystemError) in
+        let (sealed, needsPressureCommit) = try sealing.withLock { _ throws(FilesystemError) in
             let sealed = try sealBatchWhileSealing()
             return (sealed, try withCore { $0.sealedSinceCommit >= 2 * $0.dirtyBlockLimit })
         }
-        if pressed { startPressureCommit() }
+        if needsPressureCommit { startPressureCommit() }
         return sealed
     }
 
@@ -309,7 +309,8 @@ public final class VaultFilesystem: @unchecked Sendable {
         }
     }
 
-    /// ``sealBatch()`` without the commit, for a caller holding `sealing`.
+    /// Seals and installs one batch, for a caller holding `sealing`; false when nothing was
+    /// changed.
     private func sealBatchWhileSealing() throws(FilesystemError) -> Bool {
         let batch = try withCore { $0.takeSealingBatch() }
         guard !batch.isEmpty else { return false }
@@ -384,9 +385,9 @@ public final class VaultFilesystem: @unchecked Sendable {
         try commit(droppingNodes: false, unlessSealedBelow: 0)
     }
 
-    /// A commit, skipped when a commit that ended meanwhile left fewer than `threshold` times
+    /// A commit, skipped when a commit that ended meanwhile left fewer than `dirtyLimits` times
     /// the dirty limit of blocks sealed since.
-    private func commit(droppingNodes: Bool, unlessSealedBelow threshold: Int)
+    private func commit(droppingNodes: Bool, unlessSealedBelow dirtyLimits: Int)
         throws(FilesystemError)
     {
         try committing.withLock { _ throws(FilesystemError) in
@@ -394,7 +395,7 @@ public final class VaultFilesystem: @unchecked Sendable {
                 let (dirty, sealed, limit) = try withCore {
                     ($0.dirtyBlocks.count, $0.sealedSinceCommit, $0.dirtyBlockLimit)
                 }
-                guard sealed >= threshold * limit else { return PageStore.PreparedCommit?.none }
+                guard sealed >= dirtyLimits * limit else { return PageStore.PreparedCommit?.none }
                 // As many batches as were changed when the commit began, so that writers who
                 // go on changing blocks cannot hold it off.
                 for _ in 0..<(dirty + 255) / 256 {

@@ -12,8 +12,9 @@ import Synchronization
 /// commits (§3 to §8 and §11 of the spec). It knows nothing of what pages mean; the tree
 /// above it decides that.
 ///
-/// Reads may run on any number of threads at once. Writes, releases and commits are
-/// serialised by the store's own lock.
+/// Reads may run on any number of threads at once, and so may sealing and writing pages;
+/// allocation, releases and the bookkeeping of commits are serialised by the store's own
+/// lock, and a commit's syncs run outside it.
 public final class PageStore: @unchecked Sendable {
     // @unchecked Sendable: every mutable field lives in `state`, behind a Mutex.
 
@@ -41,6 +42,16 @@ public final class PageStore: @unchecked Sendable {
         /// commit is durable.
         var freedByCommitInFlight = PageRangeSet()
         var commitInFlight = false
+        /// The error of a sync that failed; see ``PageStore/completeCommit(_:)``.
+        var syncFailure: (any Error)?
+
+        /// Returns pages allocated since the last commit and never named by anything, after a
+        /// failure part way through using them.
+        mutating func giveBack(_ pages: [UInt64]) {
+            for page in pages where allocatedSinceCommit.remove(page) != nil {
+                allocatable.insert(page)
+            }
+        }
         var pageCount: UInt64
         var epoch: UInt32
         var sealedInEpoch: UInt64
@@ -502,9 +513,26 @@ public final class PageStore: @unchecked Sendable {
         }
         let (pages, epoch) = try state.withLock { state throws in
             var pages: [UInt64] = []
-            for _ in batch { pages.append(try allocate(&state)) }
+            do {
+                for _ in batch { pages.append(try allocate(&state)) }
+            } catch {
+                state.giveBack(pages)
+                throw error
+            }
             return (pages, state.epoch)
         }
+        do {
+            return try seal(batch, kind: kind, into: pages, epoch: epoch)
+        } catch {
+            state.withLock { $0.giveBack(pages) }
+            throw error
+        }
+    }
+
+    /// Seals `batch` into `pages`, allocated for it, and writes them.
+    private func seal(_ batch: [[UInt8]], kind: PageKind, into pages: [UInt64], epoch: UInt32)
+        throws -> [PagePointer]
+    {
         let key = try keys.pageKey(epoch: epoch)
         let pageSize = VaultFormat.pageSize
         // All the ciphertext in one buffer, so that pages that landed next to each other on

@@ -25,6 +25,7 @@ extension PageStore {
         guard !isReadOnly else { throw VaultError.readOnly }
         return try state.withLock { state throws in
             precondition(!state.commitInFlight, "one commit at a time")
+            if let failure = state.syncFailure { throw failure }
             // The old free list is replaced, so its pages are released like any other.
             // TODO(perf): rewritten whole at every commit; its cost grows with fragmentation, and
             // only the changed free-list pages need writing.
@@ -38,21 +39,29 @@ extension PageStore {
                 / FreeListPage.rangesPerPage
             // Taking the lowest free pages never adds a range, so the chain stays long enough.
             var chainPages: [UInt64] = []
-            for _ in 0..<chainLength { chainPages.append(try allocate(&state, forCommit: true)) }
-            persisted = state.allocatable
-            persisted.formUnion(state.releasedSinceCommit)
-
-            let epoch = state.epoch
-            let key = try keys.pageKey(epoch: epoch)
             var next = PagePointer.null
-            for (index, page) in chainPages.enumerated().reversed() {
-                let first = min(index * FreeListPage.rangesPerPage, persisted.ranges.count)
-                let end = min(first + FreeListPage.rangesPerPage, persisted.ranges.count)
-                let (ciphertext, pointer) = try seal(
-                    FreeListPage.encode(next: next, ranges: persisted.ranges[first..<end]),
-                    page: page, kind: .freeList, epoch: epoch, key: key)
-                try device.write(ciphertext, at: page * UInt64(VaultFormat.pageSize))
-                next = pointer
+            do {
+                for _ in 0..<chainLength {
+                    chainPages.append(try allocate(&state, forCommit: true))
+                }
+                persisted = state.allocatable
+                persisted.formUnion(state.releasedSinceCommit)
+                let epoch = state.epoch
+                let key = try keys.pageKey(epoch: epoch)
+                for (index, page) in chainPages.enumerated().reversed() {
+                    let first = min(index * FreeListPage.rangesPerPage, persisted.ranges.count)
+                    let end = min(first + FreeListPage.rangesPerPage, persisted.ranges.count)
+                    let (ciphertext, pointer) = try seal(
+                        FreeListPage.encode(next: next, ranges: persisted.ranges[first..<end]),
+                        page: page, kind: .freeList, epoch: epoch, key: key)
+                    try device.write(ciphertext, at: page * UInt64(VaultFormat.pageSize))
+                    next = pointer
+                }
+            } catch {
+                // The chain's pages go back, or nothing would name them once the next
+                // commit forgets what was allocated since this one.
+                state.giveBack(chainPages)
+                throw error
             }
 
             var block = state.superblock
@@ -90,20 +99,30 @@ extension PageStore {
     /// Makes a prepared commit durable: sync (a file that grew needs its new length durable
     /// before the superblock names it), superblock, sync. On failure the durable state stays
     /// the previous one, and the pages it uses stay unallocatable.
+    ///
+    /// A failed sync is final: the system may have dropped the pages it could not write and
+    /// report the next sync as a success, so a later superblock could name pages that never
+    /// reached the disk. Every later commit fails with the same error, and the vault stays
+    /// at its last durable commit.
     public func completeCommit(_ prepared: PreparedCommit) throws {
+        var syncing = false
         do {
+            syncing = true
             try device.sync()
+            syncing = false
             let block = prepared.superblock
             let page = try block.encode(key: keys.superblockKey, vaultID: keys.vaultID)
             try device.write(
                 page,
                 at: UInt64(2 + Superblock.slot(for: block.sequence)) * UInt64(VaultFormat.pageSize))
+            syncing = true
             try device.sync()
         } catch {
             state.withLock { state in
                 state.releasedSinceCommit.formUnion(prepared.freedPages)
                 state.freedByCommitInFlight = PageRangeSet()
                 state.commitInFlight = false
+                if syncing { state.syncFailure = error }
             }
             throw error
         }

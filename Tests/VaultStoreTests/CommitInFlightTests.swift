@@ -7,6 +7,7 @@ import VaultStore
 private final class FailingSyncDevice: BlockDevice {
     let inner = MemoryBlockDevice()
     let failingSyncs = Atomic<Int>(0)
+    let failingWrites = Atomic<Int>(0)
 
     var name: String { inner.name }
 
@@ -15,6 +16,10 @@ private final class FailingSyncDevice: BlockDevice {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
+        if failingWrites.load(ordering: .relaxed) > 0 {
+            failingWrites.subtract(1, ordering: .relaxed)
+            throw VaultError.io(operation: "pwrite", path: name, errno: 28)
+        }
         try inner.write(bytes, at: offset)
     }
 
@@ -73,7 +78,7 @@ struct CommitInFlightTests {
         #expect(!next.contains { $0.page == b.page })
     }
 
-    @Test("a sync that fails leaves the previous commit durable and its pages in place")
+    @Test("a sync that fails is final: the vault stays at its last durable commit, intact")
     func failedSync() throws {
         let device = FailingSyncDevice()
         let (store, _) = try PageStore.create(
@@ -90,13 +95,51 @@ struct CommitInFlightTests {
         let during = try store.write(
             batch: (0..<20).map { _ in page(filledWith: 7) }, kind: .fileData)
         #expect(!during.contains { $0.page == a.page })
+        // The disk would now take the sync, but what it dropped is gone: no later commit.
+        #expect(throws: VaultError.self) { try store.commit(root: b, nextInode: 2) }
 
-        // The retry commits, and the vault opens at it.
-        try store.commit(root: b, nextInode: 2)
         let reopened = try PageStore.open(
             device: device.inner, credential: password("correct horse"), readOnly: true)
-        #expect(reopened.committed.root == b)
-        #expect(try reopened.read(b, kind: .fileData) == labelledPage("b"))
+        #expect(reopened.committed.root == a)
+        #expect(try reopened.read(a, kind: .fileData) == labelledPage("a"))
         #expect(reopened.metadataProblems().isEmpty)
+    }
+
+    @Test("pages of a write or a free list that fails to reach the disk are given back")
+    func failedWrites() throws {
+        let device = FailingSyncDevice()
+        let (store, _) = try PageStore.create(
+            device: device, password: SecretBytes(copying: "correct horse".utf8),
+            derivation: testDerivation)
+        let kept = try store.write(labelledPage("kept"), kind: .fileData)
+        try store.commit(root: kept, nextInode: 2)
+        let before = store.usage
+
+        device.failingWrites.store(1, ordering: .relaxed)
+        #expect(throws: VaultError.self) {
+            try store.write(batch: (0..<20).map { _ in page(filledWith: 1) }, kind: .fileData)
+        }
+        // The pages it took are free again: as many fit without the file growing twice.
+        let grown = store.usage.pageCount
+        let second = try store.write(
+            batch: (0..<20).map { _ in page(filledWith: 2) }, kind: .fileData)
+        #expect(store.usage.pageCount == grown)
+        #expect(grown == before.pageCount + 20)
+        for pointer in second { store.release(pointer) }
+
+        // A free list that fails to be written leaves nothing allocated behind it.
+        device.failingWrites.store(1, ordering: .relaxed)
+        #expect(throws: VaultError.self) { try store.commit(root: kept, nextInode: 2) }
+        try store.commit(root: kept, nextInode: 2)
+        let reopened = try PageStore.open(
+            device: device.inner, credential: password("correct horse"), readOnly: false)
+        #expect(reopened.committed.root == kept)
+        // Past the header and superblock pages, every page is the kept one, free, or the free
+        // list's: none is lost.
+        let space = reopened.freeSpace
+        let free = space.free.reduce(0) { $0 + $1.count }
+        #expect(
+            reopened.usage.pageCount - 4
+                == UInt64(free) + UInt64(space.freeListPages.count) + 1)
     }
 }
