@@ -28,20 +28,15 @@ extension FilesystemCore {
     /// The bytes of a hole's block, shared by every read of one.
     static let zeroBlock = [UInt8](repeating: 0, count: VaultFormat.pageSize)
 
-    /// Reads up to `count` bytes at `offset`; missing blocks are fetched in one batch.
-    func read(_ inode: UInt64, at offset: UInt64, count: Int) throws -> [UInt8] {
-        Array(try readPieces(inode, at: offset, count: count).joined())
-    }
-
     /// Fetches of this many blocks or more are streaming reads: they go to the reader without
     /// displacing the cache, since the kernel keeps its own copy of what it reads.
     static let streamingBlocks = 32
 
-    /// ``read(_:at:count:)`` as slices of the blocks themselves, which share their storage
-    /// with the cache, so that nothing is copied or allocated for the bytes. `fetched` and
-    /// `pages` are blocks the caller fetched with the lock free, used if the tree has not
-    /// changed since (else cached if still current); without them, missing blocks are fetched
-    /// here.
+    /// Reads up to `count` bytes at `offset`, as slices of the blocks themselves, which share
+    /// their storage with the cache, so that nothing is copied or allocated for the bytes.
+    /// `fetched` and `pages` are blocks the caller fetched with the lock free, used if the
+    /// tree has not changed since (else cached if still current); without them, missing
+    /// blocks are fetched here.
     func readPieces(
         _ inode: UInt64, at offset: UInt64, count: Int, fetched: MissingBlocks? = nil,
         pages: [[UInt8]] = []
