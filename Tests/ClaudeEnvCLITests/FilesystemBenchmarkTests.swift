@@ -194,11 +194,14 @@ struct FilesystemBenchmarkTests {
             productsDirectory.appendingPathComponent("claude-env")
             .path
         configuration.scratchParent = scratch
+        // The smallest cache a mount takes, passed on to it.
+        configuration.claudeEnvCacheBytes = 8 << 20
         let report = try FilesystemBenchmark(configuration: configuration).run()
 
         #expect(report.systems.map(\.name) == ["claude-env", "tmpfs"])
         #expect(report.allChecksPassed, "\(report.table())")
         #expect(report.setup.treeEntries == 3)
+        #expect(report.notes.contains("claude-env's block cache: 8M"))
         for system in report.systems {
             for workload in FilesystemWorkload.allCases {
                 #expect((system.figure(workload) ?? 0) > 0, "\(system.name) \(workload)")
