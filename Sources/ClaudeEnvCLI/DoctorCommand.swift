@@ -43,11 +43,10 @@ enum DoctorCommand {
         let root = getuid() == 0
         var findings: [Finding] = []
 
+        let fusermount = ContainerEngine.findExecutable("fusermount3", in: searchPath)
         if access("/dev/fuse", R_OK | W_OK) == 0 {
             findings.append(Finding(verdict: .ok, subject: "/dev/fuse", detail: "usable"))
-        } else if access("/dev/fuse", F_OK) == 0 && !root
-            && ContainerEngine.findExecutable("fusermount3", in: searchPath) != nil
-        {
+        } else if access("/dev/fuse", F_OK) == 0 && !root && fusermount != nil {
             findings.append(
                 Finding(
                     verdict: .ok, subject: "/dev/fuse",
@@ -60,7 +59,6 @@ enum DoctorCommand {
                         + "it with --device /dev/fuse"))
         }
 
-        let fusermount = ContainerEngine.findExecutable("fusermount3", in: searchPath)
         if let fusermount {
             findings.append(Finding(verdict: .ok, subject: "fusermount3", detail: fusermount))
         } else {

@@ -48,22 +48,18 @@ public struct FuseRequest: @unchecked Sendable {
     }
 
     public func reply(bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { buffer in
-            _ = buffer.withMemoryRebound(to: CChar.self) {
-                fuse_reply_buf(handle, $0.baseAddress, $0.count)
-            }
-        }
+        bytes.withUnsafeBytes(reply(buffer:))
+    }
+
+    private func reply(buffer: UnsafeRawBufferPointer) {
+        _ = fuse_reply_buf(
+            handle, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), buffer.count)
     }
 
     /// Replies with the bytes of `pieces` in order, gathered by the kernel: no copy here.
     public func reply(pieces: [ArraySlice<UInt8>]) {
         // The kernel takes at most 1,024 vectors in one write, the header among them.
-        if pieces.count == 1 {
-            return pieces[0].withUnsafeBytes { bytes in
-                _ = fuse_reply_buf(
-                    handle, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
-            }
-        }
+        if pieces.count == 1 { return pieces[0].withUnsafeBytes(reply(buffer:)) }
         guard pieces.count > 1, pieces.count < 1_000 else {
             return reply(bytes: Array(pieces.joined()))
         }

@@ -51,11 +51,7 @@ public struct PagePointer: Sendable, Equatable, Hashable {
     }
 
     static func decode(from reader: inout ByteReader) throws -> PagePointer {
-        let page = try reader.u64()
-        let epoch = try reader.u32()
-        let nonce = try AES256GCM.Nonce(bytes: try reader.raw(12))
-        let tag = try AES256GCM.Tag(bytes: try reader.raw(16))
-        return PagePointer(page: page, epoch: epoch, nonce: nonce, tag: tag)
+        try PagePointer(encoded: try reader.raw(Self.encodedSize))
     }
 
     /// Decodes a 40-byte encoding.
