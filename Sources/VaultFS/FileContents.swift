@@ -166,7 +166,7 @@ extension FilesystemCore {
             while next < fetched.count && fetched[next].0.index < index { next += 1 }
             guard next < fetched.count else { return false }
             let (id, pointer) = fetched[next]
-            if id.index == index, value == pointer.encoded, dirtyBlocks[id] == nil,
+            if id.index == index, value.elementsEqual(pointer.encoded), dirtyBlocks[id] == nil,
                 !cache.contains(id)
             {
                 cache.insert(pages[next], for: id)
@@ -295,7 +295,7 @@ extension FilesystemCore {
                 from: RecordKey.make(inode, .fileBlock, number: keep),
                 below: RecordKey.make(inode, .inlineData)
             ) { key, value in
-                doomed.append(key)
+                doomed.append(Array(key))
                 store.release(try PagePointer(encoded: value))
                 return true
             }

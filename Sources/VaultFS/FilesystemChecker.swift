@@ -57,14 +57,16 @@ struct FilesystemChecker {
                 let inode = RecordKey.readBigEndian(key[0..<8])
                 do {
                     switch type {
-                    case .inode: inodes[inode] = try InodeAttributes.decode(value, inode: inode)
+                    case .inode:
+                        inodes[inode] = try InodeAttributes.decode(Array(value), inode: inode)
                     case .directoryEntry:
                         entries.append(
                             Entry(
                                 parent: inode, name: Array(key[9...]),
-                                value: try DirectoryEntryValue.decode(value)))
+                                value: try DirectoryEntryValue.decode(Array(value))))
                     case .directoryIndex:
-                        indexes[inode, default: [:]][RecordKey.readBigEndian(key[9...])] = value
+                        indexes[inode, default: [:]][RecordKey.readBigEndian(key[9...])] = Array(
+                            value)
                     case .fileBlock:
                         blocks.append(
                             (

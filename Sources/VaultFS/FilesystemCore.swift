@@ -276,7 +276,7 @@ final class FilesystemCore {
     func purge(_ inode: UInt64) throws {
         var keys: [[UInt8]] = []
         try tree.forEach(withPrefix: RecordKey.prefix(inode)) { key, value in
-            keys.append(key)
+            keys.append(Array(key))
             if key.count == 17, key[8] == RecordType.fileBlock.rawValue {
                 store.release(try PagePointer(encoded: value))
             }
@@ -446,7 +446,7 @@ final class FilesystemCore {
             inode, .directoryIndex, number: max(cookie + 1, Self.firstCookie))
         let end = RecordKey.make(inode, .fileBlock)
         try tree.forEach(from: start, below: end) { key, value in
-            names.append((value, RecordKey.readBigEndian(key[9...])))
+            names.append((Array(value), RecordKey.readBigEndian(key[9...])))
             return names.count < limit
         }
         return try names.map { name, cookie in

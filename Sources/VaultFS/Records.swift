@@ -32,7 +32,7 @@ enum RecordKey {
         (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * UInt64($0))) }
     }
 
-    static func readBigEndian(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+    static func readBigEndian<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> UInt64 {
         bytes.reduce(0) { $0 << 8 | UInt64($1) }
     }
 }

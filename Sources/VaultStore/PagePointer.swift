@@ -56,17 +56,19 @@ public struct PagePointer: Sendable, Equatable, Hashable {
 
     /// Decodes a 40-byte encoding.
     public init(encoded bytes: [UInt8]) throws {
-        guard bytes.count == Self.encodedSize else {
+        self = try bytes.withUnsafeBytes { try PagePointer(encoded: $0) }
+    }
+
+    /// Decodes a 40-byte encoding in place: this runs for every block of every read.
+    public init(encoded raw: UnsafeRawBufferPointer) throws {
+        guard raw.count == Self.encodedSize else {
             throw VaultError.malformed(
-                "a page pointer is \(Self.encodedSize) bytes, got \(bytes.count)")
+                "a page pointer is \(Self.encodedSize) bytes, got \(raw.count)")
         }
-        // Field by field from the bytes: this runs for every block of every read.
-        self = bytes.withUnsafeBytes { raw in
-            PagePointer(
-                page: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
-                epoch: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self)),
-                nonce: AES256GCM.Nonce(loadingFrom: UnsafeRawBufferPointer(rebasing: raw[12..<24])),
-                tag: AES256GCM.Tag(loadingFrom: UnsafeRawBufferPointer(rebasing: raw[24..<40])))
-        }
+        self.init(
+            page: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+            epoch: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self)),
+            nonce: AES256GCM.Nonce(loadingFrom: UnsafeRawBufferPointer(rebasing: raw[12..<24])),
+            tag: AES256GCM.Tag(loadingFrom: UnsafeRawBufferPointer(rebasing: raw[24..<40])))
     }
 }

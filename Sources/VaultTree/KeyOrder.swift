@@ -8,14 +8,14 @@
 /// the generic sequence comparison, which is a large share of a lookup's cost.
 enum KeyOrder {
     /// Negative, zero or positive as `lhs` sorts before, with or after `rhs`.
-    static func compare(_ lhs: [UInt8], _ rhs: [UInt8]) -> Int {
+    static func compare(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Int {
         let common = min(lhs.count, rhs.count)
-        let order = lhs.withUnsafeBytes { left in
-            rhs.withUnsafeBytes { right in
-                common == 0 ? 0 : memcmp(left.baseAddress!, right.baseAddress!, common)
-            }
-        }
+        let order = common == 0 ? 0 : memcmp(lhs.baseAddress!, rhs.baseAddress!, common)
         return order != 0 ? Int(order) : lhs.count - rhs.count
+    }
+
+    static func compare(_ lhs: [UInt8], _ rhs: [UInt8]) -> Int {
+        lhs.withUnsafeBytes { left in rhs.withUnsafeBytes { right in compare(left, right) } }
     }
 
     static func precedes(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool { compare(lhs, rhs) < 0 }

@@ -10,10 +10,10 @@ struct ChildLink {
 /// `dirty` and is written to a new page at the next flush.
 final class Node {
     var level: UInt8
-    /// Leaves: the record keys. Branches: the smallest key of each child; the first is empty.
+    /// Leaves only: the records, packed as on the page.
+    var records: LeafRecords
+    /// Branches only: the smallest key of each child; the first is empty.
     var keys: [[UInt8]]
-    /// Leaves only.
-    var values: [[UInt8]]
     /// Branches only.
     var children: [ChildLink]
     /// The page this node was read from, or nil for a node never written.
@@ -25,10 +25,23 @@ final class Node {
 
     var isLeaf: Bool { level == 0 }
 
-    init(level: UInt8, keys: [[UInt8]] = [], values: [[UInt8]] = [], children: [ChildLink] = []) {
+    /// Records of a leaf, children of a branch.
+    var entryCount: Int { isLeaf ? records.count : children.count }
+
+    /// The smallest key below this node: a leaf's first record's, or a branch's separator
+    /// from its parent (as a split leaves it, before the caller clears it).
+    var firstKey: [UInt8] { isLeaf ? records.key(at: 0) : keys[0] }
+
+    /// The key of entry `index`: a record's, or a branch's separator.
+    func key(at index: Int) -> [UInt8] { isLeaf ? records.key(at: index) : keys[index] }
+
+    init(
+        level: UInt8, records: LeafRecords = LeafRecords(), keys: [[UInt8]] = [],
+        children: [ChildLink] = []
+    ) {
         self.level = level
+        self.records = records
         self.keys = keys
-        self.values = values
         self.children = children
         self.pointer = nil
         self.isDirty = true
@@ -43,15 +56,10 @@ final class Node {
     public static let maximumLeafEntry = 1024
 
     var encodedSize: Int {
+        if isLeaf { return Self.headerSize + records.byteCount }
         var size = Self.headerSize
-        if isLeaf {
-            for index in keys.indices {
-                size += Self.leafEntryOverhead + keys[index].count + values[index].count
-            }
-        } else {
-            for index in keys.indices {
-                size += Self.branchEntryOverhead + (index == 0 ? 0 : keys[index].count)
-            }
+        for index in keys.indices {
+            size += Self.branchEntryOverhead + (index == 0 ? 0 : keys[index].count)
         }
         return size
     }
@@ -60,15 +68,12 @@ final class Node {
         var writer = ByteWriter(capacity: VaultFormat.pageSize)
         writer.u8(isLeaf ? 1 : 2)
         writer.u8(level)
-        writer.u16(UInt16(keys.count))
+        writer.u16(UInt16(entryCount))
         writer.zeros(4)
-        for index in keys.indices {
-            if isLeaf {
-                writer.u16(UInt16(keys[index].count))
-                writer.u16(UInt16(values[index].count))
-                writer.raw(keys[index])
-                writer.raw(values[index])
-            } else {
+        if isLeaf {
+            writer.raw(records.bytes)
+        } else {
+            for index in keys.indices {
                 let key = index == 0 ? [] : keys[index]
                 writer.u16(UInt16(key.count))
                 writer.raw(key)
@@ -89,18 +94,25 @@ final class Node {
         guard (type == 1 && level == 0) || (type == 2 && level > 0) else {
             throw VaultError.malformed("node type \(type) at level \(level)")
         }
-        let node = Node(level: level)
-        node.keys.reserveCapacity(count)
-        for index in 0..<count {
-            if type == 1 {
-                let keyLength = Int(try reader.u16())
-                let valueLength = Int(try reader.u16())
-                node.keys.append(try reader.raw(keyLength))
-                node.values.append(try reader.raw(valueLength))
-            } else {
+        let node: Node
+        if type == 1 {
+            node = Node(
+                level: level, records: try LeafRecords(decoding: page, at: headerSize, count: count)
+            )
+        } else {
+            guard count > 0 else { throw VaultError.malformed("empty branch") }
+            node = Node(level: level)
+            node.keys.reserveCapacity(count)
+            node.children.reserveCapacity(count)
+            for index in 0..<count {
                 let key = try reader.raw(Int(try reader.u16()))
                 guard (index == 0) == key.isEmpty else {
                     throw VaultError.malformed("branch key emptiness")
+                }
+                if index > 1 {
+                    guard KeyOrder.precedes(node.keys[index - 1], key) else {
+                        throw VaultError.malformed("node keys out of order")
+                    }
                 }
                 node.keys.append(key)
                 node.children.append(
@@ -108,13 +120,7 @@ final class Node {
                         pointer: try PagePointer(encoded: try reader.raw(PagePointer.encodedSize)),
                         node: nil))
             }
-            if index > (type == 1 ? 0 : 1) {
-                guard KeyOrder.precedes(node.keys[index - 1], node.keys[index]) else {
-                    throw VaultError.malformed("node keys out of order")
-                }
-            }
         }
-        guard type == 1 || count > 0 else { throw VaultError.malformed("empty branch") }
         node.pointer = pointer
         node.isDirty = false
         return node

@@ -66,15 +66,17 @@ public final class RecordTree {
             while !node.isLeaf {
                 node = try child(of: node, at: Self.childIndex(in: node, for: key))
             }
-            let (index, found) = Self.search(node.keys, key)
-            return found ? node.values[index] : nil
+            let (index, found) = node.records.search(key)
+            return found ? node.records.value(at: index) : nil
         }
     }
 
-    /// Calls `body` with every record whose key is at least `start` and below `end` (or has
-    /// `prefix`, when given), in key order, until it returns false.
+    /// Calls `body` with every record whose key is at least `start` and below `end`, in key
+    /// order, until it returns false. The key and value bytes are lent for the call only, and
+    /// `body` must not change the tree.
     public func forEach(
-        from start: [UInt8], below end: [UInt8]? = nil, _ body: ([UInt8], [UInt8]) throws -> Bool
+        from start: [UInt8], below end: [UInt8]? = nil,
+        _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
     ) throws {
         try operation {
             guard let root = try rootNode() else { return }
@@ -83,25 +85,18 @@ public final class RecordTree {
     }
 
     /// Every record whose key starts with `prefix`, in key order.
-    public func forEach(withPrefix prefix: [UInt8], _ body: ([UInt8], [UInt8]) throws -> Bool)
-        throws
-    {
+    public func forEach(
+        withPrefix prefix: [UInt8],
+        _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
         try forEach(from: prefix, below: Self.successor(ofPrefix: prefix), body)
     }
 
     private func visit(
         _ node: Node, from start: [UInt8], below end: [UInt8]?,
-        _ body: ([UInt8], [UInt8]) throws -> Bool
+        _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
     ) throws -> Bool {
-        if node.isLeaf {
-            var index = Self.search(node.keys, start).index
-            while index < node.keys.count {
-                if let end, !KeyOrder.precedes(node.keys[index], end) { return false }
-                guard try body(node.keys[index], node.values[index]) else { return false }
-                index += 1
-            }
-            return true
-        }
+        if node.isLeaf { return try node.records.visit(from: start, below: end, body) }
         var index = Self.childIndex(in: node, for: start)
         while index < node.children.count {
             if let end, index > 0, !KeyOrder.precedes(node.keys[index], end) { return false }
@@ -129,7 +124,7 @@ public final class RecordTree {
         self.root = root
         if let sibling = try insert(value, for: key, into: root) {
             let newRoot = Node(
-                level: root.level + 1, keys: [[], sibling.keys[0]],
+                level: root.level + 1, keys: [[], sibling.firstKey],
                 children: [
                     ChildLink(pointer: .null, node: root), ChildLink(pointer: .null, node: sibling),
                 ])
@@ -149,18 +144,17 @@ public final class RecordTree {
     private func insert(_ value: [UInt8], for key: [UInt8], into node: Node) throws -> Node? {
         node.isDirty = true
         if node.isLeaf {
-            let (index, found) = Self.search(node.keys, key)
+            let (index, found) = node.records.search(key)
             if found {
-                node.values[index] = value
+                node.records.replaceValue(at: index, with: value)
             } else {
-                node.keys.insert(key, at: index)
-                node.values.insert(value, at: index)
+                node.records.insert(key: key, value: value, at: index)
             }
         } else {
             let index = Self.childIndex(in: node, for: key)
             let target = try child(of: node, at: index)
             if let sibling = try insert(value, for: key, into: target) {
-                let separator = sibling.keys[0]
+                let separator = sibling.firstKey
                 if !sibling.isLeaf { sibling.keys[0] = [] }
                 node.keys.insert(separator, at: index + 1)
                 node.children.insert(ChildLink(pointer: .null, node: sibling), at: index + 1)
@@ -174,25 +168,22 @@ public final class RecordTree {
         let target = node.encodedSize / 2
         var size = Node.headerSize
         var cut = 0
-        while cut < node.keys.count - 1 {
+        while cut < node.entryCount - 1 {
             let entry =
                 node.isLeaf
-                ? Node.leafEntryOverhead + node.keys[cut].count + node.values[cut].count
+                ? node.records.size(at: cut)
                 : Node.branchEntryOverhead + node.keys[cut].count
             if size + entry > target && cut > 0 { break }
             size += entry
             cut += 1
         }
-        let sibling = Node(level: node.level, keys: Array(node.keys[cut...]))
         loadsSinceTrim += 1
+        if node.isLeaf { return Node(level: 0, records: node.records.split(at: cut)) }
+        let sibling = Node(
+            level: node.level, keys: Array(node.keys[cut...]),
+            children: Array(node.children[cut...]))
         node.keys.removeSubrange(cut...)
-        if node.isLeaf {
-            sibling.values = Array(node.values[cut...])
-            node.values.removeSubrange(cut...)
-        } else {
-            sibling.children = Array(node.children[cut...])
-            node.children.removeSubrange(cut...)
-        }
+        node.children.removeSubrange(cut...)
         return sibling
     }
 
@@ -224,10 +215,9 @@ public final class RecordTree {
 
     private func remove(_ key: [UInt8], from node: Node) throws -> Bool {
         if node.isLeaf {
-            let (index, found) = Self.search(node.keys, key)
+            let (index, found) = node.records.search(key)
             guard found else { return false }
-            node.keys.remove(at: index)
-            node.values.remove(at: index)
+            node.records.remove(at: index)
             node.isDirty = true
             return true
         }
@@ -235,7 +225,7 @@ public final class RecordTree {
         let target = try child(of: node, at: index)
         guard try remove(key, from: target) else { return false }
         node.isDirty = true
-        if target.keys.isEmpty {
+        if target.entryCount == 0 {
             release(node.children[index])
             node.keys.remove(at: index)
             node.children.remove(at: index)
@@ -256,8 +246,7 @@ public final class RecordTree {
         let rightSize = right.encodedSize - Node.headerSize + (right.isLeaf ? 0 : separator.count)
         guard left.encodedSize + rightSize <= VaultFormat.pageSize else { return }
         if left.isLeaf {
-            left.keys += right.keys
-            left.values += right.values
+            left.records.append(contentsOf: right.records)
         } else {
             left.keys += [separator] + right.keys.dropFirst()
             left.children += right.children
@@ -282,7 +271,7 @@ public final class RecordTree {
     /// the next commit.
     public func flush() throws -> PagePointer {
         guard let root, root.isDirty || root.pointer == nil else { return rootPointer }
-        if root.keys.isEmpty && root.isLeaf {
+        if root.isLeaf && root.records.isEmpty {
             if let old = root.pointer { store.release(old) }
             self.root = nil
             rootPointer = .null
@@ -304,6 +293,7 @@ public final class RecordTree {
         }
         if let old = node.pointer { store.release(old) }
         let pointer = try store.write(node.encode(), kind: .treeNode)
+        if node.isLeaf { node.records.compact() }
         node.pointer = pointer
         node.isDirty = false
         return pointer
@@ -388,21 +378,6 @@ public final class RecordTree {
             }
         }
         return low - 1
-    }
-
-    /// Where `key` is, or would be inserted, in sorted `keys`.
-    static func search(_ keys: [[UInt8]], _ key: [UInt8]) -> (index: Int, found: Bool) {
-        var low = 0
-        var high = keys.count
-        while low < high {
-            let middle = (low + high) / 2
-            if KeyOrder.precedes(keys[middle], key) {
-                low = middle + 1
-            } else {
-                high = middle
-            }
-        }
-        return (low, low < keys.count && keys[low] == key)
     }
 
     /// The smallest key above every key that starts with `prefix`, or nil if there is none.

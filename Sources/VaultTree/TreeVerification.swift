@@ -44,7 +44,8 @@ extension RecordTree {
             return
         }
         report.depth = max(report.depth, Int(node.level) + 1)
-        for (index, key) in node.keys.enumerated() where !(index == 0 && !node.isLeaf) {
+        for index in (node.isLeaf ? 0 : 1)..<node.entryCount {
+            let key = node.key(at: index)
             if let lower, KeyOrder.precedes(key, lower) {
                 report.problems.append("node at page \(pointer.page) holds a key below its range")
             }
@@ -53,7 +54,7 @@ extension RecordTree {
             }
         }
         if node.isLeaf {
-            report.records += node.keys.count
+            report.records += node.records.count
             return
         }
         for index in node.children.indices {
@@ -83,8 +84,8 @@ extension RecordTree {
                 return
             }
             if node.isLeaf {
-                for index in node.keys.indices {
-                    records.append((node.keys[index], node.values[index]))
+                for index in 0..<node.records.count {
+                    records.append((node.records.key(at: index), node.records.value(at: index)))
                 }
             } else {
                 for child in node.children { visit(child.pointer) }

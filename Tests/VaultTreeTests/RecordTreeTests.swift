@@ -100,7 +100,7 @@ struct RecordTreeTests {
     func checkEverything(_ tree: RecordTree, store: PageStore, model: [[UInt8]: [UInt8]]) throws {
         var seen: [([UInt8], [UInt8])] = []
         try tree.forEach(from: []) { key, value in
-            seen.append((key, value))
+            seen.append((Array(key), Array(value)))
             return true
         }
         let expected = model.sorted { $0.key.lexicographicallyPrecedes($1.key) }
@@ -125,13 +125,13 @@ struct RecordTreeTests {
         }
         var found: [[UInt8]] = []
         try tree.forEach(withPrefix: [7, 0xff]) { key, _ in
-            found.append(key)
+            found.append(Array(key))
             return true
         }
         #expect(found == (0..<50).map { [7, 0xff, UInt8($0)] })
         var firstThree: [[UInt8]] = []
         try tree.forEach(from: [3]) { key, _ in
-            firstThree.append(key)
+            firstThree.append(Array(key))
             return firstThree.count < 3
         }
         #expect(firstThree == [[3, 0xff, 0], [3, 0xff, 1], [3, 0xff, 2]])
