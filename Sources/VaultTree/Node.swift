@@ -22,6 +22,9 @@ final class Node {
     /// The tree operation that last passed through this node, for dropping the least
     /// recently used ones.
     var lastUsed: UInt64 = 0
+    /// Where the last entry was inserted since the node was loaded, split or shrunk; for
+    /// telling keys that arrive in order from others. Not part of the page.
+    var lastInsert: Int?
 
     var isLeaf: Bool { level == 0 }
 

@@ -143,39 +143,60 @@ public final class RecordTree {
     /// sibling, its first key is the separator the parent needs (then cleared by the caller).
     private func insert(_ value: [UInt8], for key: [UInt8], into node: Node) throws -> Node? {
         node.isDirty = true
+        // Where the new entry went, and whether it follows the one before it here: keys that
+        // arrive in increasing order (a file's blocks, new inodes) split differently.
+        let position: Int
+        var sequential = false
         if node.isLeaf {
             let (index, found) = node.records.search(key)
             if found {
                 node.records.replaceValue(at: index, with: value)
             } else {
                 node.records.insert(key: key, value: value, at: index)
+                sequential = node.lastInsert.map { $0 + 1 == index } ?? false
+                node.lastInsert = index
             }
+            position = index
         } else {
             let index = Self.childIndex(in: node, for: key)
             let target = try child(of: node, at: index)
-            if let sibling = try insert(value, for: key, into: target) {
-                let separator = sibling.firstKey
-                if !sibling.isLeaf { sibling.keys[0] = [] }
-                node.keys.insert(separator, at: index + 1)
-                node.children.insert(ChildLink(pointer: .null, node: sibling), at: index + 1)
-            }
+            guard let sibling = try insert(value, for: key, into: target) else { return nil }
+            let separator = sibling.firstKey
+            if !sibling.isLeaf { sibling.keys[0] = [] }
+            node.keys.insert(separator, at: index + 1)
+            node.children.insert(ChildLink(pointer: .null, node: sibling), at: index + 1)
+            position = index + 1
+            sequential = node.lastInsert.map { $0 + 1 == position } ?? false
+            node.lastInsert = position
         }
-        return node.encodedSize > VaultFormat.pageSize ? split(node) : nil
+        guard node.encodedSize > VaultFormat.pageSize else { return nil }
+        node.lastInsert = nil
+        return split(node, after: position, sequential: sequential)
     }
 
-    /// Moves the upper half of `node`, by encoded size, into a new sibling.
-    private func split(_ node: Node) -> Node {
-        let target = node.encodedSize / 2
-        var size = Node.headerSize
+    /// Moves part of `node` into a new right sibling: the upper half by encoded size, unless
+    /// the entry at `position` that overflowed it is part of an ascending run. Then the cut
+    /// falls just after it, or when it is last, just before it; the run goes on filling one
+    /// node at a time instead of leaving each half empty, which would double the pages a
+    /// commit writes and the nodes a cache must hold.
+    private func split(_ node: Node, after position: Int, sequential: Bool) -> Node {
         var cut = 0
-        while cut < node.entryCount - 1 {
-            let entry =
-                node.isLeaf
-                ? node.records.size(at: cut)
-                : Node.branchEntryOverhead + node.keys[cut].count
-            if size + entry > target && cut > 0 { break }
-            size += entry
-            cut += 1
+        if position == node.entryCount - 1 {
+            // Without its last entry the node is as it was before the insert, so it fits.
+            cut = position
+        } else if sequential,
+            Self.encodedSize(of: node, below: position + 1) <= VaultFormat.pageSize
+        {
+            cut = position + 1
+        } else {
+            let target = node.encodedSize / 2
+            var size = Node.headerSize
+            while cut < node.entryCount - 1 {
+                let entry = Self.entrySize(of: node, at: cut)
+                if size + entry > target && cut > 0 { break }
+                size += entry
+                cut += 1
+            }
         }
         loadsSinceTrim += 1
         if node.isLeaf { return Node(level: 0, records: node.records.split(at: cut)) }
@@ -185,6 +206,16 @@ public final class RecordTree {
         node.keys.removeSubrange(cut...)
         node.children.removeSubrange(cut...)
         return sibling
+    }
+
+    private static func entrySize(of node: Node, at index: Int) -> Int {
+        node.isLeaf
+            ? node.records.size(at: index) : Node.branchEntryOverhead + node.keys[index].count
+    }
+
+    /// The encoded size of `node`'s first `count` entries alone.
+    private static func encodedSize(of node: Node, below count: Int) -> Int {
+        (0..<count).reduce(Node.headerSize) { $0 + entrySize(of: node, at: $1) }
     }
 
     /// Removes the record under `key`; returns whether there was one.
@@ -218,6 +249,7 @@ public final class RecordTree {
             let (index, found) = node.records.search(key)
             guard found else { return false }
             node.records.remove(at: index)
+            node.lastInsert = nil
             node.isDirty = true
             return true
         }
@@ -225,6 +257,7 @@ public final class RecordTree {
         let target = try child(of: node, at: index)
         guard try remove(key, from: target) else { return false }
         node.isDirty = true
+        node.lastInsert = nil
         if target.entryCount == 0 {
             release(node.children[index])
             node.keys.remove(at: index)

@@ -156,6 +156,40 @@ struct RecordTreeTests {
         #expect(try tree.value(for: [0xfe, 0, 49]) == big)
     }
 
+    @Test("records written in key order fill their nodes; written out of order, half or more")
+    func fillFactor() throws {
+        // A file's block records: 8-byte inode, type, 8-byte block number; a 40-byte pointer.
+        func blockKey(_ inode: UInt64, _ index: UInt64) -> [UInt8] {
+            withUnsafeBytes(of: inode.bigEndian) { Array($0) } + [4]
+                + withUnsafeBytes(of: index.bigEndian) { Array($0) }
+        }
+        let value = [UInt8](repeating: 9, count: 40)
+        let perLeaf = (4096 - 8) / (4 + 17 + 40)
+        let count = 20_000
+
+        let (inOrder, store, _) = try makeTree()
+        // Two files written side by side, each in order, as two writers would.
+        for index in 0..<UInt64(count / 2) {
+            try inOrder.insert(value, for: blockKey(5, index))
+            try inOrder.insert(value, for: blockKey(9, index))
+        }
+        let ordered = inOrder.verify(root: try inOrder.flush())
+        #expect(ordered.problems.isEmpty)
+        #expect(ordered.records == count)
+        #expect(ordered.nodePages.count <= count / perLeaf + 16)
+
+        let (shuffled, _, _) = try makeTree()
+        var random = SplitMix(state: 4)
+        for index in (0..<UInt64(count)).shuffled(using: &random) {
+            try shuffled.insert(value, for: blockKey(5, index))
+        }
+        let report = shuffled.verify(root: try shuffled.flush())
+        #expect(report.problems.isEmpty)
+        #expect(report.records == count)
+        #expect(report.nodePages.count <= 2 * count / perLeaf + 16)
+        _ = store
+    }
+
     @Test("a commit after one change rewrites only the path to the root")
     func changeCostsOnePath() throws {
         let (tree, store, device) = try makeTree()
