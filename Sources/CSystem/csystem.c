@@ -22,6 +22,10 @@ void csystem_tune_heap_for_serving(int mapping_threshold) {
     mallopt(M_MMAP_THRESHOLD, mapping_threshold);
 }
 
+void csystem_release_free_heap(void) {
+    malloc_trim(0);
+}
+
 int csystem_start_writeback(int descriptor, long long offset, long long count) {
     return sync_file_range(descriptor, offset, count, SYNC_FILE_RANGE_WRITE);
 }

@@ -205,7 +205,10 @@ enum MountCommand {
         } catch {
             throw CommandFailure("\(error)", status: .unavailable)
         }
-        opened.filesystem.commitPeriodically(every: .seconds(5)) { error in
+        // A commit lets decoded nodes go, and evictions leave holes in the heap meanwhile.
+        opened.filesystem.commitPeriodically(
+            every: .seconds(5), afterCommit: DetachedProcess.releaseFreeHeap
+        ) { error in
             FileHandle.standardError.write(
                 Data("claude-env: operation=commit errno=\(error.errno)\n".utf8))
         }

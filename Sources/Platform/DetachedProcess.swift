@@ -84,6 +84,12 @@ public enum DetachedProcess {
         csystem_tune_heap_for_serving(Int32(mappingThreshold))
     }
 
+    /// Gives the system back the whole free pages inside the heap. Blocks evicted from a cache
+    /// leave holes between the ones still held, and those stay resident until given back.
+    public static func releaseFreeHeap() {
+        csystem_release_free_heap()
+    }
+
     /// Reads exactly `count` bytes from `descriptor`, then closes it; nil if it ends early.
     public static func readSecret(from descriptor: Int32, count: Int) -> [UInt8]? {
         defer { close(descriptor) }

@@ -290,16 +290,10 @@ extension FilesystemCore {
         }
         if size < attributes.size {
             let keep = (size + Self.blockSize - 1) / Self.blockSize
-            var doomed: [[UInt8]] = []
-            try tree.forEach(
+            try removeRecords(
                 from: RecordKey.make(inode, .fileBlock, number: keep),
                 below: RecordKey.make(inode, .inlineData)
-            ) { key, value in
-                doomed.append(Array(key))
-                store.release(try PagePointer(encoded: value))
-                return true
-            }
-            for key in doomed { try tree.remove(key) }
+            ) { _, value in store.release(try PagePointer(encoded: value)) }
             for id in dirtyBlocks.keys where id.inode == inode && id.index >= keep {
                 dirtyBlocks[id] = nil
             }

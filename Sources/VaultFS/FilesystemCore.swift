@@ -263,6 +263,26 @@ final class FilesystemCore {
         try purge(entry.inode)
     }
 
+    /// Removes every record from `start` to below `end`, calling `each` with it first. A
+    /// batch at a time: the keys of a large file's blocks are never all held at once.
+    func removeRecords(
+        from start: [UInt8], below end: [UInt8]?,
+        _ each: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        let batch = 1024
+        var keys: [[UInt8]] = []
+        keys.reserveCapacity(batch)
+        repeat {
+            keys.removeAll(keepingCapacity: true)
+            try tree.forEach(from: start, below: end) { key, value in
+                try each(key, value)
+                keys.append(Array(key))
+                return keys.count < batch
+            }
+            for key in keys { try tree.remove(key) }
+        } while keys.count == batch
+    }
+
     func isEmptyDirectory(_ inode: UInt64) throws -> Bool {
         var empty = true
         try tree.forEach(withPrefix: RecordKey.make(inode, .directoryEntry)) { _, _ in
@@ -274,15 +294,13 @@ final class FilesystemCore {
 
     /// Removes every record of `inode` and releases its data pages.
     func purge(_ inode: UInt64) throws {
-        var keys: [[UInt8]] = []
-        try tree.forEach(withPrefix: RecordKey.prefix(inode)) { key, value in
-            keys.append(Array(key))
+        let prefix = RecordKey.prefix(inode)
+        try removeRecords(from: prefix, below: RecordTree.successor(ofPrefix: prefix)) {
+            key, value in
             if key.count == 17, key[8] == RecordType.fileBlock.rawValue {
                 store.release(try PagePointer(encoded: value))
             }
-            return true
         }
-        for key in keys { try tree.remove(key) }
         try tree.remove(RecordKey.make(0, .orphan, number: inode))
         dirtyBlocks = dirtyBlocks.filter { $0.key.inode != inode }
         cache.removeBlocks(of: inode)

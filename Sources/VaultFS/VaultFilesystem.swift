@@ -417,11 +417,17 @@ public final class VaultFilesystem: @unchecked Sendable {
     /// within that time even without `fsync`. A failed commit is passed to `onFailure` and
     /// retried at the next tick.
     public func commitPeriodically(
-        every interval: Duration, onFailure: @escaping @Sendable (FilesystemError) -> Void
+        every interval: Duration, afterCommit: @escaping @Sendable () -> Void = {},
+        onFailure: @escaping @Sendable (FilesystemError) -> Void
     ) {
         scheduler.start(interval: interval) { [weak self] in
             guard let self, self.hasUncommittedChanges else { return }
-            do { try self.commit() } catch { onFailure(FilesystemError.from(error)) }
+            do {
+                try self.commit()
+                afterCommit()
+            } catch {
+                onFailure(FilesystemError.from(error))
+            }
         }
     }
 

@@ -414,7 +414,7 @@ public final class RecordTree {
     }
 
     /// The smallest key above every key that starts with `prefix`, or nil if there is none.
-    static func successor(ofPrefix prefix: [UInt8]) -> [UInt8]? {
+    public static func successor(ofPrefix prefix: [UInt8]) -> [UInt8]? {
         var bytes = prefix
         while let last = bytes.last {
             if last < 0xff {

@@ -137,6 +137,30 @@ struct ContentTests {
         #expect(fs.statistics.pageCount < 700)
     }
 
+    @Test("truncating and removing a file of thousands of blocks frees each of its pages")
+    func largeRemoval() throws {
+        let (fs, device) = try makeFilesystem()
+        try fs.commit()
+        func pagesInUse() -> UInt64 { fs.statistics.pageCount - fs.statistics.freePages }
+        let empty = pagesInUse()
+        // More blocks than one batch of removals takes, twice over.
+        let size = 2500 * 4096 + 10
+        let file = try fs.file(root, "large", contents: [UInt8](repeating: 8, count: size))
+        try fs.commit()
+        #expect(pagesInUse() >= empty + 2501)
+
+        let kept = 1100 * 4096 + 7
+        _ = try fs.setAttributes(file.inode, .init(size: UInt64(kept)))
+        try fs.commit()
+        #expect(try fs.contents(file.inode) == [UInt8](repeating: 8, count: kept))
+        #expect(pagesInUse() < empty + 1101 + 40)
+
+        try fs.unlink(root, name("large"))
+        try fs.commit()
+        #expect(pagesInUse() <= empty + 2)
+        #expect(try reopen(fs, device).check().isClean)
+    }
+
     @Test("a damaged data page reads as EIO for its file only")
     func damagedPage() throws {
         let (fs, device) = try makeFilesystem()

@@ -17,6 +17,9 @@ int csystem_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest);
 /// one heap for all threads, and a fixed size above which buffers are mapped on their own.
 void csystem_tune_heap_for_serving(int mapping_threshold);
 
+/// Returns the free pages inside the heap to the system (malloc_trim).
+void csystem_release_free_heap(void);
+
 /// Starts writing the dirty pages of a file range to disk without waiting for them, so that a
 /// later fsync has less left to do. Returns 0, or -1 with errno set.
 int csystem_start_writeback(int descriptor, long long offset, long long count);
