@@ -171,8 +171,19 @@ public final class FileBlockDevice: BlockDevice {
         _ = csystem_start_writeback(descriptor, Int64(offset), Int64(count))
     }
 
+    /// The kernel cuts one request to read ahead short at the device's read-ahead size or its
+    /// largest transfer, whichever is larger: 128 KiB on many machines. Asked in pieces of
+    /// that size, the whole range is read.
+    static let readAheadPiece: UInt64 = 128 << 10
+
     public func startReading(at offset: UInt64, count: Int) {
-        _ = posix_fadvise(descriptor, off_t(offset), off_t(count), POSIX_FADV_WILLNEED)
+        let end = offset + UInt64(count)
+        var position = offset
+        while position < end {
+            let piece = min(Self.readAheadPiece, end - position)
+            _ = posix_fadvise(descriptor, off_t(position), off_t(piece), POSIX_FADV_WILLNEED)
+            position += piece
+        }
     }
 
     public func sync() throws {
