@@ -84,7 +84,12 @@ public final class FuseSession: @unchecked Sendable {
     }
 
     /// Serves requests on several threads until unmounted or signalled. Returns 0 on a clean end.
-    public func run(maximumIdleThreads: UInt32 = 10) -> Int32 {
+    ///
+    /// Threads beyond `maximumIdleThreads` waiting for work end. Each keeps a receive buffer
+    /// the size of the largest write (1 MiB) once it has served one, and requests go to the
+    /// waiting threads in turn, so every idle thread holds a megabyte; more would only help
+    /// bursts of more concurrent requests than that, at the cost of a thread start.
+    public func run(maximumIdleThreads: UInt32 = 4) -> Int32 {
         cfuse_session_loop_mt(session, maximumIdleThreads)
     }
 
