@@ -15,21 +15,27 @@ enum RecordType: UInt8 {
 /// Builds record keys: the inode number in big-endian order, the type, then the rest.
 enum RecordKey {
     static func make(_ inode: UInt64, _ type: RecordType, _ rest: [UInt8] = []) -> [UInt8] {
-        var key = bigEndian(inode)
+        var key: [UInt8] = []
+        key.reserveCapacity(9 + rest.count)
+        withUnsafeBytes(of: inode.bigEndian) { key.append(contentsOf: $0) }
         key.append(type.rawValue)
         key.append(contentsOf: rest)
         return key
     }
 
+    /// One allocation, not three: a key like this is made for every block of every read.
     static func make(_ inode: UInt64, _ type: RecordType, number: UInt64) -> [UInt8] {
-        make(inode, type, bigEndian(number))
+        var key: [UInt8] = []
+        key.reserveCapacity(17)
+        withUnsafeBytes(of: inode.bigEndian) { key.append(contentsOf: $0) }
+        key.append(type.rawValue)
+        withUnsafeBytes(of: number.bigEndian) { key.append(contentsOf: $0) }
+        return key
     }
 
     /// Every record of `inode`.
-    static func prefix(_ inode: UInt64) -> [UInt8] { bigEndian(inode) }
-
-    static func bigEndian(_ value: UInt64) -> [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * UInt64($0))) }
+    static func prefix(_ inode: UInt64) -> [UInt8] {
+        withUnsafeBytes(of: inode.bigEndian, Array.init)
     }
 
     static func readBigEndian<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> UInt64 {
