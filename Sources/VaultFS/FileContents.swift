@@ -166,7 +166,8 @@ extension FilesystemCore {
             while next < fetched.count && fetched[next].0.index < index { next += 1 }
             guard next < fetched.count else { return false }
             let (id, pointer) = fetched[next]
-            if id.index == index, value.elementsEqual(pointer.encoded), dirtyBlocks[id] == nil,
+            if id.index == index, (try? PagePointer(encoded: value)) == pointer,
+                dirtyBlocks[id] == nil,
                 !cache.contains(id)
             {
                 cache.insert(pages[next], for: id)

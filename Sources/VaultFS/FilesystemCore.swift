@@ -263,24 +263,24 @@ final class FilesystemCore {
         try purge(entry.inode)
     }
 
-    /// Removes every record from `start` to below `end`, calling `each` with it first. A
-    /// batch at a time: the keys of a large file's blocks are never all held at once.
+    /// Removes every record from `start` to below `end`, then calls `each` with it, a batch
+    /// at a time: the records of a large file are never all held at once, and a page is given
+    /// back only once no record names it, even if a removal fails part way.
     func removeRecords(
-        from start: [UInt8], below end: [UInt8]?,
-        _ each: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void
+        from start: [UInt8], below end: [UInt8]?, _ each: ([UInt8], [UInt8]) throws -> Void
     ) throws {
         let batch = 1024
-        var keys: [[UInt8]] = []
-        keys.reserveCapacity(batch)
+        var records: [([UInt8], [UInt8])] = []
+        records.reserveCapacity(batch)
         repeat {
-            keys.removeAll(keepingCapacity: true)
+            records.removeAll(keepingCapacity: true)
             try tree.forEach(from: start, below: end) { key, value in
-                try each(key, value)
-                keys.append(Array(key))
-                return keys.count < batch
+                records.append((Array(key), Array(value)))
+                return records.count < batch
             }
-            for key in keys { try tree.remove(key) }
-        } while keys.count == batch
+            for (key, _) in records { try tree.remove(key) }
+            for (key, value) in records { try each(key, value) }
+        } while records.count == batch
     }
 
     func isEmptyDirectory(_ inode: UInt64) throws -> Bool {

@@ -23,7 +23,7 @@ enum RecordKey {
         return key
     }
 
-    /// One allocation, not three: a key like this is made for every block of every read.
+    /// Allocates once: a key like this is made for every block of every read.
     static func make(_ inode: UInt64, _ type: RecordType, number: UInt64) -> [UInt8] {
         var key: [UInt8] = []
         key.reserveCapacity(17)

@@ -4,8 +4,8 @@ import VaultStore
 /// spec): the key's length and the value's length, two bytes each, little-endian, then the
 /// key and the value.
 ///
-/// A decoded leaf is then its page's bytes and one offset per record, rather than two heap
-/// arrays per record: well under half the memory, and a search compares keys in place.
+/// A decoded leaf is then its page's bytes and one offset per record, under half the memory
+/// of a heap array per key and per value, and a search compares keys in place.
 struct LeafRecords {
     /// The records, packed.
     private(set) var bytes: [UInt8] = []
@@ -32,19 +32,22 @@ struct LeafRecords {
     /// Decodes `count` records from `page` at `offset`, checking that they lie within the
     /// page and that their keys increase; hostile bytes produce an error, never a trap.
     init(decoding page: [UInt8], at offset: Int, count: Int) throws {
+        guard offset <= page.count else {
+            throw VaultError.malformed("leaf records past the end of their page")
+        }
         var starts: [UInt32] = []
         starts.reserveCapacity(count)
         let end = try page.withUnsafeBytes { raw throws -> Int in
             var position = offset
             var previousKey: UnsafeRawBufferPointer? = nil
             for _ in 0..<count {
-                guard position + Self.lengthsSize <= raw.count else {
+                guard position + Self.lengthsSize <= raw.count,
+                    position + Self.lengthsSize + Self.lengths(in: raw, at: position).total
+                        <= raw.count
+                else {
                     throw VaultError.malformed("leaf record past the end of its page")
                 }
                 let (key, value) = Self.record(in: raw, at: position)
-                guard value.baseAddress! + value.count <= raw.baseAddress! + raw.count else {
-                    throw VaultError.malformed("leaf record past the end of its page")
-                }
                 if let previousKey {
                     guard KeyOrder.compare(previousKey, key) < 0 else {
                         throw VaultError.malformed("node keys out of order")
@@ -60,15 +63,23 @@ struct LeafRecords {
         self.starts = starts
     }
 
-    /// The key and the value of the record at `start` in `raw`. The lengths must lie within
-    /// `raw`; the record itself is checked by the caller where it may not.
+    /// The key's and the value's length of the record at `start` in `raw`, which must hold
+    /// those two lengths.
+    private static func lengths(in raw: UnsafeRawBufferPointer, at start: Int) -> (
+        key: Int, value: Int, total: Int
+    ) {
+        let key = Int(
+            UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: start, as: UInt16.self)))
+        let value = Int(
+            UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: start + 2, as: UInt16.self)))
+        return (key, value, key + value)
+    }
+
+    /// The key and the value of the record at `start` in `raw`, which must hold all of it.
     private static func record(in raw: UnsafeRawBufferPointer, at start: Int) -> (
         key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer
     ) {
-        let keyLength = Int(
-            UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: start, as: UInt16.self)))
-        let valueLength = Int(
-            UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: start + 2, as: UInt16.self)))
+        let (keyLength, valueLength, _) = lengths(in: raw, at: start)
         let base = raw.baseAddress! + start + lengthsSize
         return (
             UnsafeRawBufferPointer(start: base, count: keyLength),
@@ -150,12 +161,9 @@ struct LeafRecords {
 
     mutating func replaceValue(at index: Int, with value: [UInt8]) {
         let start = Int(starts[index])
-        let (keyLength, oldLength) = bytes.withUnsafeBytes { raw in
-            let (key, value) = Self.record(in: raw, at: start)
-            return (key.count, value.count)
-        }
+        let (keyLength, oldLength, _) = bytes.withUnsafeBytes { Self.lengths(in: $0, at: start) }
         let valueStart = start + Self.lengthsSize + keyLength
-        if value.count == oldLength {
+        if value.count == oldLength && !value.isEmpty {
             // The common case, a block moved to a new page: no bytes move.
             bytes.withUnsafeMutableBytes { raw in
                 value.withUnsafeBytes {

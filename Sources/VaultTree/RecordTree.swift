@@ -174,10 +174,11 @@ public final class RecordTree {
         return split(node, after: position, sequential: sequential)
     }
 
-    /// Moves part of `node` into a new right sibling: the upper half by encoded size, unless
-    /// the entry at `position` that overflowed it is part of an ascending run. Then the cut
-    /// falls just after it, or when it is last, just before it; the run goes on filling one
-    /// node at a time instead of leaving each half empty, which would double the pages a
+    /// Moves part of `node` into a new right sibling. When the entry at `position` that
+    /// overflowed it is its last, that entry alone moves; when it continues an ascending run
+    /// inside the node, the cut falls just after it; otherwise the upper half moves, by
+    /// encoded size. Keys written in order (a file's blocks, new inodes) then fill one node
+    /// after another instead of leaving each half empty, which would double the pages a
     /// commit writes and the nodes a cache must hold.
     private func split(_ node: Node, after position: Int, sequential: Bool) -> Node {
         var cut = 0
