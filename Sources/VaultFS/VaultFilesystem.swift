@@ -237,6 +237,8 @@ public final class VaultFilesystem: @unchecked Sendable {
         _ inode: UInt64, at offset: UInt64, count: Int, afterFetching: () -> Void
     ) throws(FilesystemError) -> [ArraySlice<UInt8>] {
         let missing = try withCore { try $0.missingBlocks(inode, at: offset, count: count) }
+        // Asked first, so that the block's own read joins it rather than going alone.
+        if let around = missing.readAround { store.startReading(pages: around) }
         // A page may be reused once a concurrent change frees it, and then fails to
         // authenticate: the read under the lock below then sees the current state.
         if !missing.blocks.isEmpty,

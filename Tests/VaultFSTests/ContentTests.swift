@@ -418,11 +418,17 @@ struct AutomaticCommitTests {
 private final class ReadAheadRecorder: BlockDevice {
     let inner = MemoryBlockDevice()
     let asked = Mutex<[Range<UInt64>]>([])
+    /// Every read and every ask, in order: pages read, and pages asked for.
+    let events = Mutex<[(read: Bool, pages: Range<UInt64>)]>([])
 
     var name: String { inner.name }
 
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
-        try inner.read(into: buffer, at: offset)
+        let size = UInt64(VaultFormat.pageSize)
+        events.withLock {
+            $0.append((true, offset / size..<(offset + UInt64(buffer.count)) / size))
+        }
+        return try inner.read(into: buffer, at: offset)
     }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
@@ -435,6 +441,8 @@ private final class ReadAheadRecorder: BlockDevice {
 
     func startReading(at offset: UInt64, count: Int) {
         asked.withLock { $0.append(offset..<offset + UInt64(count)) }
+        let size = UInt64(VaultFormat.pageSize)
+        events.withLock { $0.append((false, offset / size..<(offset + UInt64(count)) / size)) }
     }
 }
 
@@ -462,6 +470,7 @@ struct ReadAheadTests {
             #expect(try reopened.read(file.inode, at: offset, count: 1 << 20).count == 1 << 20)
         }
         #expect(device.asked.withLock { $0 }.isEmpty)
+        device.events.withLock { $0.removeAll() }
 
         var readEnd: UInt64 = 0
         for megabyte in 0..<4 {
@@ -476,5 +485,41 @@ struct ReadAheadTests {
             #expect(range.lowerBound >= readEnd / 2 && range.upperBound <= vaultEnd)
         }
         #expect(zip(asked, asked.dropFirst()).allSatisfy { $0.upperBound <= $1.lowerBound })
+        // Reads of many blocks ask nothing before reading; the ask ahead follows the read.
+        let events = device.events.withLock { $0 }
+        #expect(events.first?.read == true)
+    }
+
+    @Test("a single block read out of order asks for the pages around it first")
+    func readAround() throws {
+        let device = ReadAheadRecorder()
+        let (store, _) = try PageStore.create(
+            device: device, password: SecretBytes(copying: "pw".utf8),
+            derivation: .scrypt(Scrypt.Parameters(logN: 15, r: 8, p: 1)))
+        let fs = try VaultFilesystem.format(store, uid: 1000, gid: 1000)
+        let file = try fs.file(root, "blocks", contents: [UInt8](repeating: 3, count: 4 << 20))
+        try fs.commit()
+        let reopened = try VaultFilesystem.open(
+            try PageStore.open(
+                device: device, credential: .masterKey(store.masterKey), readOnly: false))
+        // Attributes and the tree's nodes first, so that only the block is left to read.
+        _ = try reopened.read(file.inode, at: 0, count: 1)
+
+        for block: UInt64 in [700, 31, 512, 9] {
+            device.events.withLock { $0.removeAll() }
+            #expect(
+                try reopened.read(file.inode, at: block * 4096, count: 4096)
+                    == [UInt8](
+                        repeating: 3, count: 4096))
+            // One ask, of an aligned window, then the block's page read from inside it; a tree
+            // node the lookup needed may be read before both.
+            let events = device.events.withLock { $0 }
+            #expect(events.filter { !$0.read }.count == 1)
+            guard events.count >= 2 else { continue }
+            let (ask, read) = (events[events.count - 2], events[events.count - 1])
+            #expect(ask.read == false && read.read == true)
+            #expect(ask.pages.count == 8 && ask.pages.lowerBound % 8 == 0)
+            #expect(read.pages.count == 1 && ask.pages.contains(read.pages.lowerBound))
+        }
     }
 }
