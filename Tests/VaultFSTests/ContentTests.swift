@@ -448,22 +448,34 @@ private final class ReadAheadRecorder: BlockDevice {
 
 @Suite("read-ahead")
 struct ReadAheadTests {
-    @Test("reading a file in order asks the disk for what follows; reading here and there does not")
-    func sequentialOnly() throws {
-        let device = ReadAheadRecorder()
+    /// A filesystem on a recording device with what `fill` writes, committed, and the same
+    /// vault opened again with nothing cached.
+    private func reopenedFilesystem(
+        on device: ReadAheadRecorder, _ fill: (VaultFilesystem) throws -> InodeAttributes
+    ) throws -> (VaultFilesystem, InodeAttributes) {
         let (store, _) = try PageStore.create(
             device: device, password: SecretBytes(copying: "pw".utf8),
             derivation: .scrypt(Scrypt.Parameters(logN: 15, r: 8, p: 1)))
         let fs = try VaultFilesystem.format(store, uid: 1000, gid: 1000)
-        let file = try fs.file(root, "long")
-        for megabyte in 0..<16 {
-            try fs.write(
-                file.inode, at: UInt64(megabyte) << 20, [UInt8](repeating: 7, count: 1 << 20))
-        }
+        let file = try fill(fs)
         try fs.commit()
         let reopened = try VaultFilesystem.open(
             try PageStore.open(
                 device: device, credential: .masterKey(store.masterKey), readOnly: false))
+        return (reopened, file)
+    }
+
+    @Test("reading a file in order asks the disk for what follows; reading here and there does not")
+    func sequentialOnly() throws {
+        let device = ReadAheadRecorder()
+        let (reopened, file) = try reopenedFilesystem(on: device) { fs in
+            let file = try fs.file(root, "long")
+            for megabyte in 0..<16 {
+                try fs.write(
+                    file.inode, at: UInt64(megabyte) << 20, [UInt8](repeating: 7, count: 1 << 20))
+            }
+            return file
+        }
         let vaultEnd = try device.size()
 
         for offset in [UInt64(9) << 20, 2 << 20, 13 << 20, 5 << 20] {
@@ -493,15 +505,9 @@ struct ReadAheadTests {
     @Test("a single block read out of order asks for the pages around it first")
     func readAround() throws {
         let device = ReadAheadRecorder()
-        let (store, _) = try PageStore.create(
-            device: device, password: SecretBytes(copying: "pw".utf8),
-            derivation: .scrypt(Scrypt.Parameters(logN: 15, r: 8, p: 1)))
-        let fs = try VaultFilesystem.format(store, uid: 1000, gid: 1000)
-        let file = try fs.file(root, "blocks", contents: [UInt8](repeating: 3, count: 4 << 20))
-        try fs.commit()
-        let reopened = try VaultFilesystem.open(
-            try PageStore.open(
-                device: device, credential: .masterKey(store.masterKey), readOnly: false))
+        let (reopened, file) = try reopenedFilesystem(on: device) { fs in
+            try fs.file(root, "blocks", contents: [UInt8](repeating: 3, count: 4 << 20))
+        }
         // Attributes and the tree's nodes first, so that only the block is left to read.
         _ = try reopened.read(file.inode, at: 0, count: 1)
 
