@@ -146,15 +146,14 @@ public final class RecordTree {
         // Where the new entry went, and whether it follows the one before it here: keys that
         // arrive in increasing order (a file's blocks, new inodes) split differently.
         let position: Int
-        var sequential = false
+        var added = true
         if node.isLeaf {
             let (index, found) = node.records.search(key)
             if found {
                 node.records.replaceValue(at: index, with: value)
+                added = false
             } else {
                 node.records.insert(key: key, value: value, at: index)
-                sequential = node.lastInsert.map { $0 + 1 == index } ?? false
-                node.lastInsert = index
             }
             position = index
         } else {
@@ -166,9 +165,9 @@ public final class RecordTree {
             node.keys.insert(separator, at: index + 1)
             node.children.insert(ChildLink(pointer: .null, node: sibling), at: index + 1)
             position = index + 1
-            sequential = node.lastInsert.map { $0 + 1 == position } ?? false
-            node.lastInsert = position
         }
+        let sequential = added && node.lastInsert.map { $0 + 1 == position } ?? false
+        if added { node.lastInsert = position }
         guard node.encodedSize > VaultFormat.pageSize else { return nil }
         node.lastInsert = nil
         return split(node, after: position, sequential: sequential)
